@@ -1,0 +1,569 @@
+//! Checks of the book as a whole. Each failure names the file and line to fix.
+//!
+//! - every markdown file under `src/` is listed in `SUMMARY.md`, and every entry exists;
+//! - code blocks are well formed: known attributes only, `ignore` with its reason, error codes on
+//!   `compile_fail`, no code block inside an admonish block, no unclosed fence, blocks taken from
+//!   `examples/` name an existing file and anchor;
+//! - admonish blocks use a known type;
+//! - every internal link and `#anchor` resolves, in the markdown and in the built pages;
+//! - the book builds with the pinned mdBook and preprocessors, and loads nothing from another host.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path, PathBuf};
+
+use support::markdown::{self, Block};
+
+/// Attributes a ```rust block may carry. Anything else (`norun`, `no-run`, `should-panic`) would be
+/// silently ignored by mdBook and skeptic, so it is an error.
+const RUST_ATTRIBUTES: &[&str] = &[
+    "ignore",
+    "should_panic",
+    "no_run",
+    "compile_fail",
+    "noplayground",
+    "editable",
+    "edition2021",
+];
+
+/// Languages of other code blocks. A block in another language is not tested, so a typo such as
+/// `rs` or `Rust` must not slip through.
+const OTHER_LANGUAGES: &[&str] = &[
+    "", "text", "console", "sh", "bash", "shell", "toml", "json", "yaml", "markdown", "md", "python",
+    "sql", "diff", "html", "css", "javascript", "js", "http", "mermaid", "admonish",
+];
+
+/// The admonition types mdbook-admonish 1.20 knows (with their aliases).
+const ADMONISH_TYPES: &[&str] = &[
+    "note", "abstract", "summary", "tldr", "info", "todo", "tip", "hint", "important", "success",
+    "check", "done", "question", "help", "faq", "warning", "caution", "attention", "failure", "fail",
+    "missing", "danger", "error", "bug", "example", "quote", "cite",
+];
+
+fn book_files() -> Vec<PathBuf> {
+    markdown::book_files(&support::root())
+}
+
+/// Collect problems; fail once, listing them all.
+fn report(what: &str, problems: Vec<String>) {
+    assert!(
+        problems.is_empty(),
+        "{what}: {} problem(s)\n  {}",
+        problems.len(),
+        problems.join("\n  ")
+    );
+}
+
+#[test]
+fn every_chapter_is_listed_in_summary() {
+    let entries = support::summary_entries();
+    let listed: BTreeSet<PathBuf> = entries.iter().map(|(_, p)| PathBuf::from("src").join(p)).collect();
+    let mut problems = Vec::new();
+    for (line, target) in &entries {
+        if !support::root().join("src").join(target).is_file() {
+            problems.push(format!(
+                "src/SUMMARY.md:{line}: lists {target}, which does not exist (write it, or make the entry a draft: `[Title]()`)"
+            ));
+        }
+    }
+    for file in book_files() {
+        let rel = file.to_string_lossy().replace('\\', "/");
+        if rel == "src/SUMMARY.md" || rel == "src/404.md" {
+            continue;
+        }
+        if !listed.contains(&file) {
+            let in_src = rel.strip_prefix("src/").unwrap_or(&rel);
+            problems.push(format!(
+                "{rel}:1: not listed in src/SUMMARY.md, so it is not part of the book: add `- [Title]({in_src})`"
+            ));
+        }
+    }
+    report("SUMMARY.md", problems);
+}
+
+/// The problems with one rust block's info string and body.
+fn check_rust_block(file: &str, lines: &[&str], b: &Block, problems: &mut Vec<String>) {
+    let at = format!("{file}:{}", b.line);
+    if b.info.contains(char::is_whitespace) {
+        problems.push(format!(
+            "{at}: `{}`: separate a rust block's attributes with commas and no spaces, e.g. ```rust,no_run",
+            b.info
+        ));
+        return;
+    }
+    let attrs = b.attrs();
+    for a in &attrs {
+        if !RUST_ATTRIBUTES.contains(&a.as_str()) && !markdown::is_error_code(a) {
+            problems.push(format!(
+                "{at}: unknown attribute `{a}` (mdBook and the tests would ignore it); known: {RUST_ATTRIBUTES:?} and error codes E0XXX after compile_fail"
+            ));
+        }
+    }
+    let codes = b.error_codes();
+    if b.has_attr("compile_fail") && codes.is_empty() {
+        problems.push(format!(
+            "{at}: a `compile_fail` block names the error it shows: ```rust,compile_fail,E0277"
+        ));
+    }
+    if !codes.is_empty() && !b.has_attr("compile_fail") {
+        problems.push(format!("{at}: error code {codes:?} without `compile_fail`"));
+    }
+    if b.has_attr("ignore") {
+        let above = b.line.checked_sub(2).and_then(|i| lines.get(i)).map(|l| l.trim());
+        let reason = above
+            .and_then(|l| l.strip_prefix("<!-- ignore:"))
+            .and_then(|l| l.strip_suffix("-->"))
+            .map(str::trim)
+            .unwrap_or("");
+        if reason.is_empty() {
+            problems.push(format!(
+                "{at}: an `ignore` block carries its reason on the line above: `<!-- ignore: why this block cannot be tested -->`"
+            ));
+        }
+    }
+    for (i, line) in b.body.iter().enumerate() {
+        let t = line.trim_start();
+        if t.len() > 1 && t.starts_with('#') && !t.starts_with("# ") && !t.starts_with("#[") && !t.starts_with("#!") {
+            problems.push(format!(
+                "{file}:{}: `{t}`: mdBook hides this line but the tests keep the `#`: write `# {}` to hide a line",
+                b.line + 1 + i,
+                &t[1..]
+            ));
+        }
+    }
+    if b.includes_file() {
+        check_included_example(file, b, problems);
+    } else if !b.has_attr("compile_fail") && !b.program().contains("fn main") {
+        problems.push(format!(
+            "{at}: a rust block is a complete program: it needs `fn main` (hide boilerplate with `# ` lines)"
+        ));
+    }
+}
+
+/// A block that shows part of a program in `examples/` through `{{#include}}`.
+fn check_included_example(file: &str, b: &Block, problems: &mut Vec<String>) {
+    let at = format!("{file}:{}", b.line);
+    if !b.has_attr("noplayground") {
+        problems.push(format!(
+            "{at}: a block taken from examples/ cannot run on its own: mark it ```rust,noplayground"
+        ));
+    }
+    let first = b.body.first().map(|l| l.trim()).unwrap_or("");
+    let named = first.strip_prefix("//").map(str::trim).unwrap_or("");
+    let example_ok = named.starts_with("examples/")
+        && (named.ends_with(".rs"))
+        && support::root().join(named).is_file();
+    if !example_ok {
+        problems.push(format!(
+            "{at}: a block taken from examples/ starts with a line naming its program, e.g. `// examples/bookshelf.rs` (found `{first}`)"
+        ));
+    }
+    let dir = Path::new(file).parent().unwrap_or(Path::new(""));
+    for (i, line) in b.body.iter().enumerate() {
+        let Some(start) = line.find("{{#") else { continue };
+        let directive = &line[start + 3..];
+        let Some(end) = directive.find("}}") else { continue };
+        let mut words = directive[..end].split_whitespace();
+        let _kind = words.next();
+        let Some(target) = words.next() else { continue };
+        let (path, anchor) = match target.split_once(':') {
+            Some((p, a)) => (p, Some(a)),
+            None => (target, None),
+        };
+        let full = support::root().join(dir).join(path);
+        let at_line = format!("{file}:{}", b.line + 1 + i);
+        let Ok(source) = std::fs::read_to_string(&full) else {
+            problems.push(format!("{at_line}: includes {path}, which does not exist"));
+            continue;
+        };
+        if let Some(anchor) = anchor.filter(|a| !a.chars().all(|c| c.is_ascii_digit() || c == ':')) {
+            let has = source.lines().any(|l| l.trim() == format!("// ANCHOR: {anchor}"))
+                && source.lines().any(|l| l.trim() == format!("// ANCHOR_END: {anchor}"));
+            if !has {
+                problems.push(format!(
+                    "{at_line}: {path} has no `// ANCHOR: {anchor}` ... `// ANCHOR_END: {anchor}` region"
+                ));
+            }
+        }
+    }
+}
+
+#[test]
+fn code_blocks_are_well_formed() {
+    let root = support::root();
+    let mut problems = Vec::new();
+    for rel in markdown::tested_files(&root) {
+        let file = rel.to_string_lossy().replace('\\', "/");
+        let text = support::read(&rel);
+        let lines: Vec<&str> = text.lines().collect();
+        for b in markdown::blocks(&text) {
+            let at = format!("{file}:{}", b.line);
+            if !b.closed {
+                problems.push(format!("{at}: this {} fence is never closed", b.fence));
+                continue;
+            }
+            if b.in_admonish {
+                problems.push(format!(
+                    "{at}: a code block inside an admonish block is never tested (skeptic does not see it): end the admonish block before the code"
+                ));
+                continue;
+            }
+            let lang = b.lang().to_string();
+            if lang == "rust" {
+                check_rust_block(&file, &lines, &b, &mut problems);
+            } else if lang.to_ascii_lowercase().starts_with("rust") || lang == "rs" {
+                problems.push(format!("{at}: `{}` is not a tested language: write ```rust", b.info));
+            } else if !OTHER_LANGUAGES.contains(&lang.as_str()) {
+                problems.push(format!(
+                    "{at}: unknown code block language `{lang}` (known: rust and {OTHER_LANGUAGES:?})"
+                ));
+            }
+        }
+    }
+    report("code blocks", problems);
+}
+
+#[test]
+fn admonish_blocks_have_known_types() {
+    let mut problems = Vec::new();
+    for rel in book_files() {
+        let file = rel.to_string_lossy().replace('\\', "/");
+        for b in markdown::blocks(&support::read(&rel)) {
+            if b.lang() != "admonish" {
+                continue;
+            }
+            let rest = b.info["admonish".len()..].trim_start();
+            let kind = rest
+                .split(|c: char| c.is_whitespace() || c == ',')
+                .next()
+                .unwrap_or("");
+            if !kind.is_empty() && !kind.contains('=') && !ADMONISH_TYPES.contains(&kind) {
+                problems.push(format!(
+                    "{file}:{}: unknown admonish type `{kind}` (known: {ADMONISH_TYPES:?})",
+                    b.line
+                ));
+            }
+            if rest.matches('"').count() % 2 == 1 {
+                problems.push(format!("{file}:{}: unbalanced quotes in `{}`", b.line, b.info));
+            }
+        }
+    }
+    report("admonish blocks", problems);
+}
+
+/// mdBook's id for a heading: lowercase, whitespace to `-`, only alphanumerics, `-` and `_` kept.
+fn heading_id(text: &str) -> String {
+    text.trim()
+        .chars()
+        .filter_map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' {
+                Some(c.to_ascii_lowercase())
+            } else if c.is_whitespace() {
+                Some('-')
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// The anchors of a markdown file: its headings' ids (repeats numbered as mdBook does) and any
+/// explicit `id="..."` in its HTML.
+fn anchors_of(text: &str) -> BTreeSet<String> {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let mut ids = BTreeSet::new();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut heading: Option<String> = None;
+    for event in Parser::new_ext(text, Options::all()) {
+        match event {
+            Event::Start(Tag::Heading { id: Some(id), .. }) => {
+                ids.insert(id.to_string());
+                heading = None;
+            }
+            Event::Start(Tag::Heading { .. }) => heading = Some(String::new()),
+            Event::Text(t) | Event::Code(t) => {
+                if let Some(h) = heading.as_mut() {
+                    h.push_str(&t);
+                }
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                if let Some(h) = heading.take() {
+                    let id = heading_id(&h);
+                    let n = counts.entry(id.clone()).or_insert(0);
+                    ids.insert(if *n == 0 { id.clone() } else { format!("{id}-{n}") });
+                    *n += 1;
+                }
+            }
+            Event::Html(h) | Event::InlineHtml(h) => {
+                let mut rest: &str = &h;
+                while let Some(i) = rest.find("id=\"") {
+                    rest = &rest[i + 4..];
+                    if let Some(end) = rest.find('"') {
+                        ids.insert(rest[..end].to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    ids
+}
+
+/// `a/b/../c.md` -> `a/c.md`; `None` when it climbs out of the repository.
+fn normalize(path: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    Some(out)
+}
+
+#[test]
+fn internal_links_resolve() {
+    use pulldown_cmark::{Event, Options, Parser, Tag};
+    let root = support::root();
+    let chapters: BTreeSet<PathBuf> = support::summary_entries()
+        .into_iter()
+        .map(|(_, p)| PathBuf::from("src").join(p))
+        .collect();
+    let mut anchors: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
+    let mut problems = Vec::new();
+    let mut files = book_files();
+    files.extend(["README.md", "CONTRIBUTING.md"].map(PathBuf::from).into_iter().filter(|p| root.join(p).exists()));
+    for rel in files {
+        let file = rel.to_string_lossy().replace('\\', "/");
+        let in_book = file.starts_with("src/");
+        let text = support::read(&rel);
+        let line_of = |offset: usize| text[..offset].matches('\n').count() + 1;
+        for (event, range) in Parser::new_ext(&text, Options::all()).into_offset_iter() {
+            let dest = match event {
+                Event::Start(Tag::Link { dest_url, .. }) | Event::Start(Tag::Image { dest_url, .. }) => dest_url,
+                _ => continue,
+            };
+            let dest = dest.to_string();
+            if dest.contains("://") || dest.starts_with("mailto:") {
+                continue;
+            }
+            let at = format!("{file}:{}", line_of(range.start));
+            let (path, anchor) = match dest.split_once('#') {
+                Some((p, a)) => (p.to_string(), Some(a.to_string())),
+                None => (dest.clone(), None),
+            };
+            let target = if path.is_empty() {
+                rel.clone()
+            } else {
+                match normalize(&rel.parent().unwrap_or(Path::new("")).join(&path)) {
+                    Some(t) => t,
+                    None => {
+                        problems.push(format!("{at}: `{dest}` points outside the repository"));
+                        continue;
+                    }
+                }
+            };
+            if !root.join(&target).exists() {
+                problems.push(format!("{at}: `{dest}`: {} does not exist", target.display()));
+                continue;
+            }
+            if in_book {
+                if !target.starts_with("src") {
+                    problems.push(format!(
+                        "{at}: `{dest}` is outside src/, so it is not part of the built site: link to the repository file with a full URL, or name the file in `code`"
+                    ));
+                    continue;
+                }
+                if target.extension().is_some_and(|e| e == "md") && target != Path::new("src/404.md") && !chapters.contains(&target) {
+                    problems.push(format!(
+                        "{at}: `{dest}` is not a chapter of the book (a draft, or missing from SUMMARY.md)"
+                    ));
+                    continue;
+                }
+            }
+            if let Some(anchor) = anchor {
+                let known = anchors
+                    .entry(target.clone())
+                    .or_insert_with(|| anchors_of(&support::read(&target)));
+                if !known.contains(&anchor) {
+                    problems.push(format!(
+                        "{at}: `{dest}`: {} has no heading with the id `{anchor}`",
+                        target.display()
+                    ));
+                }
+            }
+        }
+    }
+    report("internal links", problems);
+}
+
+#[test]
+fn book_builds_and_its_pages_hold_together() {
+    let site = support::built_book();
+    let mut problems = Vec::new();
+    let mut pages = Vec::new();
+    collect(site, &mut pages);
+    assert!(site.join("404.html").is_file(), "the build has no 404.html (book.toml: input-404)");
+    assert!(site.join("print.html").is_file(), "the build has no print.html");
+    assert!(site.join("searchindex.js").is_file() || site.join("searchindex.json").is_file(), "the build has no search index");
+
+    for page in &pages {
+        let rel = page.strip_prefix(site).unwrap().to_string_lossy().replace('\\', "/");
+        let text = std::fs::read_to_string(page).unwrap_or_default();
+        if rel.ends_with(".css") {
+            for bad in ["url(http", "url(\"http", "url('http", "url(//", "@import \"http", "@import url(http"] {
+                if text.contains(bad) {
+                    problems.push(format!("{rel}: loads from another host (`{bad}`)"));
+                }
+            }
+            continue;
+        }
+        if !rel.ends_with(".html") {
+            continue;
+        }
+        // Nothing is loaded from another host: scripts, style sheets, fonts, images.
+        for tag in tags(&text, &["script", "link", "img", "iframe"]) {
+            for attr in ["src", "href"] {
+                if let Some(v) = attr_value(&tag, attr) {
+                    let loads = !tag.starts_with("<link") || tag.contains("stylesheet") || tag.contains("preload") || tag.contains("icon");
+                    if loads && (v.starts_with("http:") || v.starts_with("https:") || v.starts_with("//")) {
+                        problems.push(format!("{rel}: loads {v} from another host"));
+                    }
+                }
+            }
+        }
+        if rel == "print.html" || rel == "toc.html" {
+            continue;
+        }
+        // Links and anchors between pages resolve.
+        let dir = Path::new(&rel).parent().unwrap_or(Path::new("")).to_path_buf();
+        for tag in tags(&text, &["a"]) {
+            let Some(href) = attr_value(&tag, "href") else { continue };
+            let href = href.replace("&amp;", "&");
+            if href.contains("://") || href.starts_with("mailto:") || href.starts_with("javascript:") || href.is_empty() {
+                continue;
+            }
+            let (path, anchor) = match href.split_once('#') {
+                Some((p, a)) => (p.to_string(), Some(a.to_string())),
+                None => (href.clone(), None),
+            };
+            let target = if path.is_empty() {
+                Some(PathBuf::from(&rel))
+            } else if rel == "404.html" {
+                // The 404 page is served from any depth, so its links are made absolute by mdBook.
+                Some(PathBuf::from(path.trim_start_matches('/')))
+            } else {
+                normalize(&dir.join(&path))
+            };
+            let Some(target) = target else {
+                problems.push(format!("{rel}: link `{href}` points outside the site"));
+                continue;
+            };
+            let full = site.join(&target);
+            let full = if full.is_dir() { full.join("index.html") } else { full };
+            if !full.is_file() {
+                problems.push(format!("{rel} (from its markdown source): link `{href}`: {} is not in the site", target.display()));
+                continue;
+            }
+            if let Some(anchor) = anchor.filter(|a| !a.is_empty()) {
+                let body = std::fs::read_to_string(&full).unwrap_or_default();
+                if !body.contains(&format!("id=\"{anchor}\"")) {
+                    problems.push(format!("{rel}: link `{href}`: {} has no element with id `{anchor}`", target.display()));
+                }
+            }
+        }
+    }
+
+    // Every chapter renders its diagrams and callouts, and has an edit link to its own file.
+    for (_, chapter) in support::summary_entries() {
+        let md = support::read(&Path::new("src").join(&chapter));
+        let html_rel = chapter.trim_end_matches(".md").to_string() + ".html";
+        let html = std::fs::read_to_string(site.join(&html_rel)).unwrap_or_default();
+        let blocks = markdown::blocks(&md);
+        let diagrams = blocks.iter().filter(|b| b.lang() == "mermaid").count();
+        let rendered = html.matches("<pre class=\"mermaid\"").count();
+        if rendered != diagrams {
+            problems.push(format!("{html_rel}: src/{chapter} has {diagrams} mermaid diagram(s), the page {rendered}"));
+        }
+        let callouts = blocks.iter().filter(|b| b.lang() == "admonish").count();
+        let shown = html.matches("class=\"admonition").count();
+        if shown < callouts {
+            problems.push(format!("{html_rel}: src/{chapter} has {callouts} admonish block(s), the page renders {shown}"));
+        }
+        let edit = format!("/edit/main/src/{chapter}\"");
+        if !html.contains(&edit) {
+            problems.push(format!("{html_rel}: no edit-this-page link to src/{chapter}"));
+        }
+    }
+    report("the built book", problems);
+}
+
+#[test]
+fn tool_versions_live_in_one_place() {
+    // scripts/install-tools.sh installs the versions it reads from Cargo.toml, where the tests'
+    // copies of the same tools are pinned; Cargo.lock shows what the tests really use.
+    let out = std::process::Command::new("bash")
+        .arg(support::root().join("scripts/install-tools.sh"))
+        .arg("--print-versions")
+        .output()
+        .expect("run scripts/install-tools.sh --print-versions");
+    assert!(out.status.success(), "install-tools.sh --print-versions failed: {}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let lock = support::read(Path::new("Cargo.lock"));
+    for tool in ["mdbook", "mdbook-admonish", "mdbook-mermaid"] {
+        let version = printed
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{tool} ")))
+            .unwrap_or_else(|| panic!("install-tools.sh --print-versions does not name {tool}: {printed}"));
+        let locked = format!("name = \"{tool}\"\nversion = \"{version}\"");
+        assert!(
+            lock.contains(&locked),
+            "install-tools.sh would install {tool} {version}, but the tests build the book with another version (Cargo.lock)"
+        );
+    }
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            collect(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// The opening tags `<name ...>` of the given elements.
+fn tags(html: &str, names: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i..];
+        let end = rest.find('>').unwrap_or(rest.len());
+        let tag = &rest[..end.min(rest.len())];
+        let name: String = tag[1..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        if names.contains(&name.to_ascii_lowercase().as_str()) {
+            out.push(tag.to_string());
+        }
+        rest = &rest[end.min(rest.len())..];
+        if rest.is_empty() {
+            break;
+        }
+        rest = &rest[1..];
+    }
+    out
+}
+
+fn attr_value(tag: &str, attr: &str) -> Option<String> {
+    let key = format!(" {attr}=\"");
+    let i = tag.find(&key)? + key.len();
+    let end = tag[i..].find('"')?;
+    Some(tag[i..i + end].to_string())
+}

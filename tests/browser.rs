@@ -1,0 +1,168 @@
+//! The built book in a real browser (headless Chromium): the "Open in the Rust Playground" link of
+//! every runnable snippet carries exactly the program the tests compiled, hidden lines included, and
+//! a snippet taken from a program in examples/ shows the command that runs that program.
+//!
+//! With `CI=true` a missing Chromium is a failure; elsewhere these tests skip with a message.
+
+mod support;
+
+use std::path::Path;
+
+use support::markdown::{self, Block};
+
+/// The blocks of a chapter that get a Run button and a Playground link, in page order.
+fn runnable(blocks: &[Block]) -> Vec<&Block> {
+    blocks
+        .iter()
+        .filter(|b| b.is_rust() && !b.in_admonish)
+        .filter(|b| !b.has_attr("noplayground") && !b.has_attr("ignore") && !b.has_attr("compile_fail"))
+        .collect()
+}
+
+/// `%XX` escapes (UTF-8) back to text.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn html_unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The `href`s of the Playground links in a rendered page, in order.
+fn playground_links(dom: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = dom;
+    while let Some(i) = rest.find("<a ") {
+        rest = &rest[i..];
+        let end = rest.find('>').unwrap_or(rest.len());
+        let tag = &rest[..end];
+        if tag.contains("playground-link") {
+            if let Some(h) = tag.find("href=\"") {
+                let v = &tag[h + 6..];
+                if let Some(e) = v.find('"') {
+                    out.push(html_unescape(&v[..e]));
+                }
+            }
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// Compare programs line by line, ignoring each line's indentation and trailing blank lines:
+/// mdBook keeps the indentation before a hidden line's `# `, the tests drop it.
+fn same_program(a: &str, b: &str) -> bool {
+    let norm = |s: &str| -> Vec<String> {
+        let mut v: Vec<String> = s.lines().map(|l| l.trim().to_string()).collect();
+        while v.last().is_some_and(|l| l.is_empty()) {
+            v.pop();
+        }
+        v
+    };
+    norm(a) == norm(b)
+}
+
+#[test]
+fn playground_links_carry_the_tested_programs() {
+    let Some(chrome) = support::chromium() else { return };
+    let site = support::built_book();
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    let chapters: Vec<String> = support::summary_entries().into_iter().map(|(_, c)| c).collect();
+    // Two pages at a time: the machine may have only two cores.
+    let results: Vec<(String, String)> = std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for chunk in chapters.chunks(chapters.len().div_ceil(2).max(1)) {
+            let chrome = chrome.clone();
+            handles.push(scope.spawn(move || {
+                chunk
+                    .iter()
+                    .filter(|c| {
+                        let md = support::read(&Path::new("src").join(c));
+                        markdown::blocks(&md).iter().any(|b| b.is_rust())
+                    })
+                    .map(|c| {
+                        let page = site.join(c.trim_end_matches(".md").to_string() + ".html");
+                        (c.clone(), support::rendered_dom(&chrome, &page))
+                    })
+                    .collect::<Vec<_>>()
+            }));
+        }
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    for (chapter, dom) in results {
+        let md = support::read(&Path::new("src").join(&chapter));
+        let blocks = markdown::blocks(&md);
+        let expected = runnable(&blocks);
+        let links = playground_links(&dom);
+        if links.len() != expected.len() {
+            problems.push(format!(
+                "src/{chapter}: {} runnable rust block(s) but the page shows {} Playground link(s)",
+                expected.len(),
+                links.len()
+            ));
+            continue;
+        }
+        for (b, href) in expected.iter().zip(&links) {
+            let at = format!("src/{chapter}:{}", b.line);
+            let Some(query) = href.strip_prefix("https://play.rust-lang.org/?") else {
+                problems.push(format!("{at}: the link goes to `{href}`, not the Rust Playground"));
+                continue;
+            };
+            let params: Vec<(&str, &str)> = query.split('&').filter_map(|kv| kv.split_once('=')).collect();
+            let get = |k: &str| params.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+            for (key, want) in [("edition", "2021"), ("version", "stable"), ("mode", "debug")] {
+                if get(key) != Some(want) {
+                    problems.push(format!("{at}: the Playground link has {key}={:?}, not {want}", get(key)));
+                }
+            }
+            let code = percent_decode(get("code").unwrap_or(""));
+            if !same_program(&code, &b.program()) {
+                problems.push(format!(
+                    "{at}: the Playground link's program differs from the tested one\n--- link\n{code}\n--- tested\n{}",
+                    b.program()
+                ));
+            }
+            checked += 1;
+        }
+        // Blocks from examples/ name the command that runs the whole program.
+        for b in blocks.iter().filter(|b| b.is_rust() && b.includes_file()) {
+            let first = b.body.first().map(|l| l.trim()).unwrap_or("");
+            let name = first
+                .trim_start_matches("//")
+                .trim()
+                .trim_start_matches("examples/")
+                .trim_end_matches(".rs")
+                .trim_end_matches("/main");
+            let command = format!("cargo run --example {name}</code>");
+            if !dom.contains(&command) {
+                problems.push(format!("src/{chapter}:{}: the page does not show `cargo run --example {name}` under the block", b.line));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "Playground links: {} problem(s)\n  {}",
+        problems.len(),
+        problems.join("\n  ")
+    );
+    eprintln!("checked {checked} Playground links against their markdown");
+}

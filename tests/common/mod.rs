@@ -1,0 +1,100 @@
+//! Helpers shared by the tests that run the programs in `examples/`.
+//!
+//! `cargo test` builds every example before it runs the tests, into `target/<profile>/examples/`,
+//! so a test can run the example's binary directly instead of calling cargo again.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long an example may run before the test gives up on it.
+pub const EXAMPLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The path of the built example `name` (`examples/<name>.rs`).
+pub fn example_bin(name: &str) -> PathBuf {
+    // The test binary lives in target/<profile>/deps/; examples in target/<profile>/examples/.
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps/<test binary>");
+    let bin = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "examples/{name}.rs has not been built ({} is missing): run the tests with `cargo test`, \
+         which builds every example first",
+        bin.display()
+    );
+    bin
+}
+
+/// A command for the built example `name`, ready for more arguments or environment variables.
+pub fn example_command(name: &str) -> Command {
+    let mut cmd = Command::new(example_bin(name));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+/// Run the built example `name` with `args`, wait for it (at most [`EXAMPLE_TIMEOUT`]) and return its
+/// output. Panics, naming the example, if it cannot start, runs too long or exits with a failure.
+pub fn run_example(name: &str, args: &[&str]) -> Output {
+    let mut cmd = example_command(name);
+    cmd.args(args);
+    let output = run_with_timeout(cmd, EXAMPLE_TIMEOUT)
+        .unwrap_or_else(|e| panic!("examples/{name}.rs {args:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "examples/{name}.rs {args:?} failed with {}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Run `cmd` to completion with captured output, killing it if it runs longer than `limit`.
+pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> Result<Output, String> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| format!("could not start: {e}"))?;
+    // Drain the pipes on their own threads so a chatty program cannot block on a full pipe.
+    let mut out = child.stdout.take().expect("piped stdout");
+    let mut err = child.stderr.take().expect("piped stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = out.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = err.read_to_end(&mut buf);
+        buf
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("still running after {limit:?}: stopped"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Ok(Output {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    })
+}
+
+/// Standard output of a finished program as text.
+pub fn stdout_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

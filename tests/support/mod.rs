@@ -1,0 +1,184 @@
+//! Shared by the book checks: the markdown reader, and a build of the book with the pinned mdBook and
+//! preprocessors, used as libraries so that no tool has to be installed for `cargo test`.
+#![allow(dead_code)]
+
+#[path = "../../checks/markdown.rs"]
+pub mod markdown;
+
+#[path = "../common/mod.rs"]
+pub mod common;
+pub use common::run_with_timeout;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use mdbook::book::Book;
+use mdbook::errors::Result as MdResult;
+use mdbook::preprocess::{Preprocessor, PreprocessorContext};
+use mdbook::{Config, MDBook};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A markdown file's text, relative to the root.
+pub fn read(rel: &Path) -> String {
+    std::fs::read_to_string(root().join(rel))
+        .unwrap_or_else(|e| panic!("{}: cannot be read: {e}", rel.display()))
+}
+
+/// A preprocessor used as a library, handed the `[preprocessor.NAME]` table of book.toml.
+///
+/// The table has to be taken out of the configuration given to mdBook, or mdBook would also look
+/// for the preprocessor's command (`mdbook-admonish`) and, where it is installed, run it a second
+/// time.
+struct Configured<P> {
+    inner: P,
+    table: toml::Value,
+}
+
+impl<P: Preprocessor> Preprocessor for Configured<P> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn run(&self, ctx: &PreprocessorContext, book: Book) -> MdResult<Book> {
+        let mut ctx = ctx.clone();
+        ctx.config
+            .set(format!("preprocessor.{}", self.name()), self.table.clone())?;
+        self.inner.run(&ctx, book)
+    }
+
+    fn supports_renderer(&self, renderer: &str) -> bool {
+        self.inner.supports_renderer(renderer)
+    }
+}
+
+/// Build the book into `dest` with mdBook 0.4.52, mdbook-admonish and mdbook-mermaid (the versions
+/// pinned in Cargo.toml, the same as `scripts/install-tools.sh` installs), with the configuration
+/// of book.toml. Returns the error chain as text on failure.
+pub fn build_book(dest: &Path) -> Result<(), String> {
+    let root = root();
+    let text = std::fs::read_to_string(root.join("book.toml")).map_err(|e| format!("book.toml: {e}"))?;
+    let mut doc: toml::Table = text.parse().map_err(|e| format!("book.toml: {e}"))?;
+    let mut tables = doc
+        .remove("preprocessor")
+        .and_then(|p| p.as_table().cloned())
+        .unwrap_or_default();
+    let known = ["admonish", "mermaid"];
+    if let Some(unknown) = tables.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(format!(
+            "book.toml: [preprocessor.{unknown}] is not one of the preprocessors the tests know how to run ({known:?})"
+        ));
+    }
+    let mut config = Config::from_str(&toml::to_string(&doc).expect("a table serializes"))
+        .map_err(|e| format!("book.toml: {e}"))?;
+    config.build.build_dir = dest.to_path_buf();
+    let mut book = MDBook::load_with_config(&root, config).map_err(chain)?;
+    if let Some(table) = tables.remove("admonish") {
+        book.with_preprocessor(Configured { inner: mdbook_admonish::Admonish, table });
+    }
+    if let Some(table) = tables.remove("mermaid") {
+        book.with_preprocessor(Configured { inner: mdbook_mermaid::Mermaid, table });
+    }
+    book.build().map_err(chain)
+}
+
+fn chain(e: mdbook::errors::Error) -> String {
+    e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
+}
+
+/// The book built once per test binary into `target/book-tests/<binary>/`, shared by its tests.
+pub fn built_book() -> &'static Path {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test binary path");
+        let name = exe.file_stem().unwrap().to_string_lossy().into_owned();
+        let dest = root().join("target").join("book-tests").join(name);
+        let _ = std::fs::remove_dir_all(&dest);
+        build_book(&dest).map(|()| dest)
+    });
+    match built {
+        Ok(dest) => dest,
+        Err(e) => panic!("the book does not build: {e}"),
+    }
+}
+
+/// The chapters SUMMARY.md links to, as (line, path relative to src/), drafts (`[Title]()`) left out.
+pub fn summary_entries() -> Vec<(usize, String)> {
+    let text = read(Path::new("src/SUMMARY.md"));
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some(start) = rest.find("](") {
+            let after = &rest[start + 2..];
+            let Some(end) = after.find(')') else { break };
+            let target = after[..end].trim();
+            if !target.is_empty() {
+                out.push((i + 1, target.to_string()));
+            }
+            rest = &after[end..];
+        }
+    }
+    out
+}
+
+/// Is Chromium here? Under CI (`CI=true`) its absence is a failure; elsewhere the browser tests
+/// skip with a message.
+pub fn chromium() -> Option<PathBuf> {
+    let candidates = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
+    if let Ok(path) = std::env::var("CHROMIUM") {
+        return Some(PathBuf::from(path));
+    }
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths).find_map(|dir| {
+            candidates.iter().map(|c| dir.join(c)).find(|p| p.is_file())
+        })
+    });
+    if found.is_none() {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+        assert!(
+            !ci,
+            "CI=true but no Chromium was found (looked for {candidates:?} on PATH, and $CHROMIUM): \
+             .ci/run installs Debian's `chromium` package"
+        );
+        eprintln!(
+            "SKIPPED: no Chromium on this machine, so the browser checks did not run. \
+             Install it (Debian: `apt-get install chromium`) or set CHROMIUM=/path/to/chrome."
+        );
+    }
+    found
+}
+
+/// Load `page` (a file of the built book) in headless Chromium and return the DOM after its
+/// scripts ran.
+pub fn rendered_dom(chrome: &Path, page: &Path) -> String {
+    let profile = tempfile::tempdir().expect("a temporary profile directory");
+    let url = format!("file://{}", page.display());
+    let mut cmd = std::process::Command::new(chrome);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--virtual-time-budget=3000",
+    ])
+    .arg(format!("--user-data-dir={}", profile.path().display()))
+    .arg("--dump-dom")
+    .arg(&url);
+    let out = run_with_timeout(cmd, std::time::Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("chromium on {url}: {e}"));
+    assert!(
+        out.status.success(),
+        "chromium failed on {url}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
