@@ -350,7 +350,9 @@ fn internal_links_resolve() {
                 _ => continue,
             };
             let dest = dest.to_string();
-            if dest.contains("://") || dest.starts_with("mailto:") {
+            // SUMMARY.md's entries, drafts (`[Title]()`) included, are checked by
+            // every_chapter_is_listed_in_summary.
+            if dest.contains("://") || dest.starts_with("mailto:") || file == "src/SUMMARY.md" {
                 continue;
             }
             let at = format!("{file}:{}", line_of(range.start));

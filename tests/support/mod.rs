@@ -96,7 +96,9 @@ pub fn built_book() -> &'static Path {
     let built = BUILT.get_or_init(|| {
         let exe = std::env::current_exe().expect("test binary path");
         let name = exe.file_stem().unwrap().to_string_lossy().into_owned();
-        let dest = root().join("target").join("book-tests").join(name);
+        // target/<profile>/deps/<binary> -> target/book-tests/<binary>
+        let target = exe.ancestors().nth(3).map(Path::to_path_buf).unwrap_or_else(|| root().join("target"));
+        let dest = target.join("book-tests").join(name);
         let _ = std::fs::remove_dir_all(&dest);
         build_book(&dest).map(|()| dest)
     });
