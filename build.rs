@@ -68,12 +68,14 @@ fn main() {
 
         // compile_fail blocks: skeptic would try to run them; they get their own check.
         let mut cf_tests = String::new();
+        let lines: Vec<&str> = text.lines().collect();
         for b in blocks.iter().filter(|b| b.has_attr("compile_fail")) {
             let codes: Vec<String> = b.error_codes().iter().map(|c| format!("{c:?}")).collect();
+            let message = markdown::expected_message(&lines, b).unwrap_or_default();
             writeln!(
                 cf_tests,
                 "    #[test] fn line_{line}() {{\n        crate::harness::compile_fail(&crate::harness::Snippet {{ \
-                 file: {file:?}, line: {line}, mode: crate::harness::Mode::CompileFail(&[{codes}]), \
+                 file: {file:?}, line: {line}, mode: crate::harness::Mode::CompileFail(&[{codes}], {message:?}), \
                  root: {root:?}, out: {out:?}, triple: {target:?}, text: {text} }});\n    }}",
                 line = b.line,
                 codes = codes.join(", "),

@@ -81,6 +81,14 @@ impl Block {
     }
 }
 
+/// The compiler message a `compile_fail` block expects, for an error that has no code: written on the
+/// line directly above the fence as `<!-- compile_fail: future cannot be sent between threads safely -->`.
+pub fn expected_message(lines: &[&str], b: &Block) -> Option<String> {
+    let above = lines.get(b.line.checked_sub(2)?)?.trim();
+    let message = above.strip_prefix("<!-- compile_fail:")?.strip_suffix("-->")?.trim();
+    (!message.is_empty()).then(|| message.to_string())
+}
+
 /// `E` followed by four digits.
 pub fn is_error_code(s: &str) -> bool {
     s.len() == 5 && s.starts_with('E') && s[1..].chars().all(|c| c.is_ascii_digit())

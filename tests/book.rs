@@ -101,9 +101,9 @@ fn check_rust_block(file: &str, lines: &[&str], b: &Block, problems: &mut Vec<St
         }
     }
     let codes = b.error_codes();
-    if b.has_attr("compile_fail") && codes.is_empty() {
+    if b.has_attr("compile_fail") && codes.is_empty() && markdown::expected_message(lines, b).is_none() {
         problems.push(format!(
-            "{at}: a `compile_fail` block names the error it shows: ```rust,compile_fail,E0277"
+            "{at}: a `compile_fail` block names the error it shows: ```rust,compile_fail,E0277, or, for an error without a code, `<!-- compile_fail: the message -->` on the line above"
         ));
     }
     if !codes.is_empty() && !b.has_attr("compile_fail") {

@@ -18,7 +18,8 @@ pub enum Mode {
     Run,
     NoRun,
     ShouldPanic,
-    CompileFail(&'static [&'static str]),
+    /// The error codes the block names, and the message expected when the error has no code.
+    CompileFail(&'static [&'static str], &'static str),
 }
 
 pub struct Snippet<'a> {
@@ -82,19 +83,20 @@ pub fn snippet(s: &Snippet) {
                 Err(()) => {} // it panicked, as the text says it does
             }
         }
-        Mode::CompileFail(_) => unreachable!("compile_fail blocks go through harness::compile_fail"),
+        Mode::CompileFail(..) => unreachable!("compile_fail blocks go through harness::compile_fail"),
     }
 }
 
 /// Check that a `compile_fail` block does not compile, and fails with the error codes it names.
 pub fn compile_fail(s: &Snippet) {
-    let Mode::CompileFail(codes) = s.mode else {
+    let Mode::CompileFail(codes, message) = s.mode else {
         unreachable!("only compile_fail blocks come here")
     };
     let at = s.at();
     assert!(
-        !codes.is_empty(),
-        "{at}: a `compile_fail` block must name the error it shows, e.g. ```rust,compile_fail,E0277"
+        !codes.is_empty() || !message.is_empty(),
+        "{at}: a `compile_fail` block must name the error it shows, e.g. ```rust,compile_fail,E0277, \
+         or, for an error without a code, have `<!-- compile_fail: the message -->` on the line above"
     );
     let stderr = capture::compile(s);
     let Some(stderr) = stderr else {
@@ -104,6 +106,12 @@ pub fn compile_fail(s: &Snippet) {
         assert!(
             stderr.contains(&format!("error[{code}]")),
             "{at}: this `compile_fail` block fails to compile, but not with {code}; the compiler said:\n{stderr}"
+        );
+    }
+    if !message.is_empty() {
+        assert!(
+            stderr.lines().any(|l| l.starts_with("error") && l.contains(message)),
+            "{at}: this `compile_fail` block fails to compile, but not with the error `{message}`; the compiler said:\n{stderr}"
         );
     }
 }
