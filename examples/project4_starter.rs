@@ -1,0 +1,129 @@
+//! Project 4 (starter): three patterns every async service needs.
+//!
+//! 1. Timeout + retry with exponential backoff, against a service that is slow twice, then fast.
+//! 2. Rate limiting with a semaphore: twelve jobs, never more than three at a time.
+//! 3. Cancellation: three workers stop cleanly when a `CancellationToken` fires.
+//!
+//! Each function below has a naive body and a TODO. Replace the bodies; keep the signatures.
+//!
+//! Run: cargo run --example project4_starter
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::time::sleep;
+use tokio_util::sync::CancellationToken;
+
+/// Run `operation` up to `attempts` times. Each try gets `per_try` to finish; between tries the
+/// wait starts at `backoff` and doubles. Returns the value and the number of the attempt that won.
+async fn retry_with_timeout<T, E, F, Fut>(
+    attempts: u32,
+    per_try: Duration,
+    mut backoff: Duration,
+    mut operation: F,
+) -> Result<(T, u32), String>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: std::fmt::Display,
+{
+    // TODO: try up to `attempts` times, giving each try at most `per_try` (tokio::time::timeout),
+    // sleeping `backoff` between tries and doubling it each time.
+    let _ = (attempts, per_try, &mut backoff);
+    match operation(1).await {
+        Ok(value) => Ok((value, 1)),
+        Err(e) => Err(format!("failed: {e}")),
+    }
+}
+
+/// A flaky service: the first two calls hang for 300 ms, later calls answer in 10 ms.
+async fn flaky_service(attempt: u32) -> Result<&'static str, String> {
+    if attempt <= 2 {
+        sleep(Duration::from_millis(300)).await;
+    } else {
+        sleep(Duration::from_millis(10)).await;
+    }
+    Ok("quote: 42 EUR")
+}
+
+/// Run `jobs` jobs of 30 ms each, at most `limit` at the same time. Returns the highest number
+/// of jobs seen in flight together.
+async fn run_rate_limited(jobs: usize, limit: usize) -> usize {
+    // TODO: allow at most `limit` jobs in flight (tokio::sync::Semaphore).
+    let _ = limit;
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..jobs {
+        let (in_flight, peak) = (in_flight.clone(), peak.clone());
+        tasks.spawn(async move {
+            let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(now, Ordering::SeqCst);
+            sleep(Duration::from_millis(30)).await; // the call we must not overload
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("job panicked");
+    }
+    peak.load(Ordering::SeqCst)
+}
+
+/// A worker that processes one item every 10 ms until `token` is cancelled, then cleans up.
+/// Returns how many items it processed.
+async fn worker(id: u32, token: CancellationToken) -> u32 {
+    // TODO: keep processing until `token` is cancelled (tokio::select! on `token.cancelled()`),
+    // then run the cleanup below. For now the worker ignores the token and stops after 5 items.
+    let _ = &token;
+    let mut processed = 0;
+    while processed < 5 {
+        sleep(Duration::from_millis(10)).await;
+        processed += 1;
+    }
+    println!("  worker {id}: flushed {processed} items and closed");
+    processed
+}
+
+#[tokio::main]
+async fn main() {
+    println!("retry:");
+    let start = Instant::now();
+    let result = retry_with_timeout(
+        4,
+        Duration::from_millis(50),
+        Duration::from_millis(20),
+        |n| flaky_service(n),
+    )
+    .await;
+    let (value, attempt) = result.expect("the third attempt succeeds");
+    println!(
+        "retry: {value} on attempt {attempt} after {:.0} ms",
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+
+    let start = Instant::now();
+    let peak = run_rate_limited(12, 3).await;
+    println!(
+        "rate limit: 12 jobs, peak {peak} in flight (limit 3), {:.0} ms",
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+
+    println!("cancel:");
+    let token = CancellationToken::new();
+    let workers: Vec<_> = (1..=3)
+        .map(|id| tokio::spawn(worker(id, token.child_token())))
+        .collect();
+    sleep(Duration::from_millis(100)).await;
+    let cancelled_at = Instant::now();
+    token.cancel();
+    let mut total = 0;
+    for w in workers {
+        total += w.await.expect("worker panicked");
+    }
+    println!(
+        "cancel: 3 workers stopped, {total} items processed, shutdown took {:.1} ms",
+        cancelled_at.elapsed().as_secs_f64() * 1000.0
+    );
+}
