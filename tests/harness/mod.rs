@@ -51,8 +51,22 @@ pub fn timeout() -> Duration {
     Duration::from_secs(secs)
 }
 
+/// Room for every snippet's compiled binary in skeptic's cache (target/<profile>/.skeptic-bin), so
+/// that a run after a change recompiles only the snippets that changed. skeptic's default, 1 GiB,
+/// holds about 180 of the book's snippets (5 to 7 MB each, tokio linked in); past that it evicts and
+/// recompiles. `SKEPTIC_BINARY_CACHE_MB` set by hand wins.
+fn size_binary_cache() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("SKEPTIC_BINARY_CACHE_MB").is_none() {
+            std::env::set_var("SKEPTIC_BINARY_CACHE_MB", "6144");
+        }
+    });
+}
+
 /// Compile and run (or only compile) a snippet through skeptic.
 pub fn snippet(s: &Snippet) {
+    size_binary_cache();
     watchdog::start();
     let at = s.at();
     match s.mode {
