@@ -1,0 +1,77 @@
+//! Events pushed to WebSocket clients, and the WebSocket endpoint that streams them.
+
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use serde::Serialize;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio_util::sync::CancellationToken;
+
+use crate::db::Book;
+use crate::routes::AppState;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    BookAdded { book: Book },
+    BookDeleted { id: i64 },
+}
+
+// ANCHOR: ws
+/// `GET /ws`: upgrade to a WebSocket and send every event as a JSON text message.
+pub async fn ws_handler(ws: WebSocketUpgrade, State(app): State<AppState>) -> Response {
+    // Subscribe before answering, so no event published after the 101 is missed.
+    let events = app.events.subscribe();
+    let shutdown = app.shutdown.clone();
+    // The socket lives in its own task after the upgrade; tracking it lets shutdown wait for it.
+    let tracker = app.tracker.clone();
+    ws.on_upgrade(move |socket| tracker.track_future(stream_events(socket, events, shutdown)))
+}
+
+async fn stream_events(
+    mut socket: WebSocket,
+    mut events: broadcast::Receiver<Event>,
+    shutdown: CancellationToken,
+) {
+    if send_json(&mut socket, &serde_json::json!({ "type": "hello" }))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => {
+                let bye = CloseFrame { code: close_code::AWAY, reason: "server shutting down".into() };
+                let _ = socket.send(Message::Close(Some(bye))).await;
+                break;
+            }
+            event = events.recv() => match event {
+                Ok(event) => {
+                    if send_json(&mut socket, &event).await.is_err() {
+                        break; // the client went away
+                    }
+                }
+                // This client fell more than the channel's capacity behind: tell it, carry on.
+                Err(RecvError::Lagged(missed)) => {
+                    let note = serde_json::json!({ "type": "lagged", "missed": missed });
+                    if send_json(&mut socket, &note).await.is_err() {
+                        break;
+                    }
+                }
+                Err(RecvError::Closed) => break,
+            },
+            incoming = socket.recv() => match incoming {
+                // Pings are answered by axum; other client messages are ignored.
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
+// ANCHOR_END: ws
+
+async fn send_json<T: Serialize>(socket: &mut WebSocket, value: &T) -> Result<(), axum::Error> {
+    let text = serde_json::to_string(value).expect("events serialize");
+    socket.send(Message::Text(text.into())).await
+}

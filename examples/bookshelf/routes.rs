@@ -1,0 +1,343 @@
+//! Shared state, the handlers, and the router with its tower middleware.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sqlx::SqlitePool;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::cache::Cache;
+use crate::db::{self, Book, NewBook};
+use crate::error::{json_errors, ApiError, ApiJson};
+use crate::events::{ws_handler, Event};
+use crate::upstream::{fetch_json, Reviews, Stock, Upstream};
+
+// ANCHOR: state
+/// Everything a handler may need. Cloned per request, so every field is cheap to clone
+/// (a pool handle, an `Arc`, a channel sender, a token).
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: SqlitePool,
+    pub http: reqwest::Client,
+    pub reviews: Upstream,
+    pub stock: Upstream,
+    pub upstream_timeout: Duration,
+    pub rating_cache: Arc<Cache<Reviews>>,
+    pub events: broadcast::Sender<Event>,
+    pub shutdown: CancellationToken,
+    pub tracker: TaskTracker,
+    pub job_runs: Arc<AtomicU64>,
+}
+// ANCHOR_END: state
+
+/// The limits the middleware enforces.
+pub struct Limits {
+    pub request_timeout: Duration,
+    pub body_limit: usize,
+    pub max_concurrency: usize,
+}
+
+// ANCHOR: router
+pub fn router(state: AppState, limits: &Limits) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/books", get(list_books).post(create_book))
+        .route("/books/export", get(export_books))
+        .route("/books/{id}", get(get_book).delete(delete_book))
+        .route("/books/{id}/overview", get(overview))
+        .route("/books/{id}/rating", get(cached_rating))
+        .route("/ws", get(ws_handler))
+        .route("/stats", get(stats))
+        .route("/slow", get(slow))
+        .route("/slow-blocking", get(slow_blocking))
+        .route("/slow-spawn-blocking", get(slow_spawn_blocking))
+        .fallback(unknown_route)
+        .with_state(state)
+        .layer(
+            // In a ServiceBuilder the first layer listed is the outermost: it sees the
+            // request first and the response last.
+            ServiceBuilder::new()
+                .layer(GlobalConcurrencyLimitLayer::new(limits.max_concurrency))
+                .layer(RequestBodyLimitLayer::new(limits.body_limit))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    limits.request_timeout,
+                ))
+                .layer(DefaultBodyLimit::max(limits.body_limit)),
+        )
+        // Each `.layer` call wraps everything before it: this one is outside the stack above.
+        .layer(axum::middleware::map_response(json_errors))
+}
+// ANCHOR_END: router
+
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::NotFound("no such route".to_string())
+}
+
+fn book_not_found(id: i64) -> ApiError {
+    ApiError::NotFound(format!("no book with id {id}"))
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    #[serde(default = "default_limit")]
+    limit: i64,
+}
+
+fn default_limit() -> i64 {
+    100
+}
+
+async fn list_books(
+    State(app): State<AppState>,
+    Query(params): Query<ListParams>,
+) -> Result<Json<Vec<Book>>, ApiError> {
+    if !(1..=1000).contains(&params.limit) {
+        return Err(ApiError::BadRequest(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "limit must be between 1 and 1000".to_string(),
+        ));
+    }
+    Ok(Json(db::list_books(&app.pool, params.limit).await?))
+}
+
+// ANCHOR: create
+/// `POST /books`: the extractors run first (state, then the JSON body); the handler only runs
+/// if they all succeed.
+async fn create_book(
+    State(app): State<AppState>,
+    ApiJson(new): ApiJson<NewBook>,
+) -> Result<(StatusCode, Json<Book>), ApiError> {
+    if new.title.trim().is_empty() || new.author.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "title and author must not be empty".to_string(),
+        ));
+    }
+    let book = db::insert_book(&app.pool, &new).await?;
+    // No subscribers is fine: send only fails when nobody listens.
+    let _ = app.events.send(Event::BookAdded { book: book.clone() });
+    Ok((StatusCode::CREATED, Json(book)))
+}
+// ANCHOR_END: create
+
+async fn get_book(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<Book>, ApiError> {
+    let book = db::get_book(&app.pool, id).await?;
+    book.map(Json).ok_or_else(|| book_not_found(id))
+}
+
+async fn delete_book(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    if db::delete_book(&app.pool, id).await? {
+        let _ = app.events.send(Event::BookDeleted { id });
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(book_not_found(id))
+    }
+}
+
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum Mode {
+    /// `join!`: both calls at once; each part is data or its own error.
+    #[default]
+    Concurrent,
+    /// One call after the other (for comparison only).
+    Sequential,
+    /// `try_join!`: both calls at once; the first error fails the whole request.
+    Strict,
+}
+
+#[derive(Deserialize)]
+struct OverviewParams {
+    #[serde(default)]
+    mode: Mode,
+}
+
+// ANCHOR: overview
+/// `GET /books/{id}/overview`: the book from the database, plus reviews and stock from two
+/// upstream services, called at the same time.
+async fn overview(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    Query(params): Query<OverviewParams>,
+) -> Result<Json<Value>, ApiError> {
+    let book = db::get_book(&app.pool, id)
+        .await?
+        .ok_or_else(|| book_not_found(id))?;
+
+    // Two futures; nothing is sent yet (futures are lazy).
+    let limit = app.upstream_timeout;
+    let reviews = fetch_json::<Reviews>(&app.http, &app.reviews, format!("/reviews/{id}"), limit);
+    let stock = fetch_json::<Stock>(&app.http, &app.stock, format!("/stock/{id}"), limit);
+
+    let (reviews, stock) = match params.mode {
+        // Both wait at the same time: about max(a, b), and each keeps its own result.
+        Mode::Concurrent => tokio::join!(reviews, stock),
+        // Awaiting one after the other: a + b.
+        Mode::Sequential => (reviews.await, stock.await),
+        // The first error wins and the other call is dropped (cancelled).
+        Mode::Strict => {
+            let (r, s) = tokio::try_join!(reviews, stock)?;
+            (Ok(r), Ok(s))
+        }
+    };
+    Ok(Json(json!({
+        "book": book,
+        "reviews": part(reviews),
+        "stock": part(stock),
+    })))
+}
+
+/// One upstream's share of the answer: its data, or its error with the status it stands for.
+fn part<T: Serialize>(result: Result<T, ApiError>) -> Value {
+    match result {
+        Ok(data) => json!(data),
+        Err(e) => json!({ "error": e.message(), "status": e.status().as_u16() }),
+    }
+}
+// ANCHOR_END: overview
+
+// ANCHOR: cached
+/// `GET /books/{id}/rating`: the reviews summary through the cache. Fifty clients asking at
+/// once for a cold key cause one upstream call, not fifty.
+async fn cached_rating(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<Reviews>, ApiError> {
+    let reviews = app
+        .rating_cache
+        .get_or_fill(id, || {
+            fetch_json::<Reviews>(
+                &app.http,
+                &app.reviews,
+                format!("/reviews/{id}"),
+                app.upstream_timeout,
+            )
+        })
+        .await?;
+    Ok(Json(reviews))
+}
+// ANCHOR_END: cached
+
+// ANCHOR: export
+/// `GET /books/export`: every book as one JSON line, streamed while the database is read.
+/// Memory stays flat however many rows there are: the channel holds at most 16 lines.
+async fn export_books(State(app): State<AppState>) -> Response {
+    let (tx, rx) = mpsc::channel::<Result<String, std::io::Error>>(16);
+    let pool = app.pool.clone();
+    app.tracker.spawn(async move {
+        let mut rows =
+            sqlx::query_as::<_, Book>("SELECT id, title, author, year FROM books ORDER BY id")
+                .fetch(&pool);
+        while let Some(row) = rows.next().await {
+            let line = row
+                .map(|book| serde_json::to_string(&book).expect("books serialize") + "\n")
+                .map_err(std::io::Error::other);
+            let failed = line.is_err();
+            // `send` waits while the channel is full: the client's pace sets the reading pace.
+            if tx.send(line).await.is_err() || failed {
+                break; // the client hung up, or the database failed
+            }
+        }
+    });
+    (
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(ReceiverStream::new(rx)),
+    )
+        .into_response()
+}
+// ANCHOR_END: export
+
+async fn stats(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let books = db::count_books(&app.pool).await?;
+    Ok(Json(json!({
+        "books": books,
+        "upstream_calls": {
+            "reviews": app.reviews.calls.load(Ordering::Relaxed),
+            "stock": app.stock.calls.load(Ordering::Relaxed),
+        },
+        "rating_cache": {
+            "hits": app.rating_cache.hits.load(Ordering::Relaxed),
+            "fills": app.rating_cache.fills.load(Ordering::Relaxed),
+            "entries": app.rating_cache.entry_count(),
+        },
+        "background_job_runs": app.job_runs.load(Ordering::Relaxed),
+        "websocket_clients": app.events.receiver_count(),
+    })))
+}
+
+#[derive(Deserialize)]
+struct SlowParams {
+    #[serde(default = "default_ms")]
+    ms: u64,
+}
+
+fn default_ms() -> u64 {
+    20
+}
+
+fn check_ms(ms: u64) -> Result<Duration, ApiError> {
+    if ms > 2000 {
+        return Err(ApiError::BadRequest(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ms must be at most 2000".to_string(),
+        ));
+    }
+    Ok(Duration::from_millis(ms))
+}
+
+// ANCHOR: slow
+/// `GET /slow?ms=20`: waits without holding a thread. Thousands can wait at once.
+async fn slow(Query(p): Query<SlowParams>) -> Result<Json<Value>, ApiError> {
+    tokio::time::sleep(check_ms(p.ms)?).await;
+    Ok(Json(
+        json!({ "slept_ms": p.ms, "how": "tokio::time::sleep" }),
+    ))
+}
+
+/// `GET /slow-blocking?ms=20`: THE ANTI-PATTERN, kept as a demonstration. `std::thread::sleep`
+/// parks the runtime's worker thread, and every other task on that thread waits with it.
+async fn slow_blocking(Query(p): Query<SlowParams>) -> Result<Json<Value>, ApiError> {
+    std::thread::sleep(check_ms(p.ms)?); // never do this in async code
+    Ok(Json(
+        json!({ "slept_ms": p.ms, "how": "std::thread::sleep" }),
+    ))
+}
+
+/// `GET /slow-spawn-blocking?ms=20`: the fix when blocking code cannot be avoided: run it on
+/// tokio's blocking thread pool and await the result.
+async fn slow_spawn_blocking(Query(p): Query<SlowParams>) -> Result<Json<Value>, ApiError> {
+    let pause = check_ms(p.ms)?;
+    tokio::task::spawn_blocking(move || std::thread::sleep(pause))
+        .await
+        .map_err(|e| ApiError::Internal(format!("blocking task: {e}")))?;
+    Ok(Json(json!({ "slept_ms": p.ms, "how": "spawn_blocking" })))
+}
+// ANCHOR_END: slow

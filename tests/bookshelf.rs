@@ -1,0 +1,706 @@
+//! Tests for examples/bookshelf (the service of "Async web services") and examples/load_generator,
+//! over loopback with a real HTTP client and a real WebSocket client.
+//!
+//! cargo build --example bookshelf --example load_generator && cargo test --test bookshelf
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+/// A running bookshelf process. Dropping it kills the process, so a failing test leaves nothing.
+struct Service {
+    child: Child,
+    url: String,
+    output: Arc<Mutex<String>>,
+}
+
+impl Service {
+    fn start(db: &Path, extra: &[&str]) -> Service {
+        let mut cmd = common::example_command("bookshelf");
+        cmd.args(["--addr", "127.0.0.1:0", "--db"])
+            .arg(db)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("start examples/bookshelf");
+        let output = Arc::new(Mutex::new(String::new()));
+        let (url_tx, url_rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().expect("piped stdout");
+        let out = output.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    let _ = url_tx.send(url.trim().to_string());
+                }
+                let mut out = out.lock().unwrap();
+                out.push_str(&line);
+                out.push('\n');
+            }
+        });
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let err = output.clone();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            err.lock().unwrap().push_str(&text);
+        });
+        let mut service = Service {
+            child,
+            url: String::new(),
+            output,
+        };
+        match url_rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(url) => service.url = url,
+            Err(_) => panic!(
+                "bookshelf printed no `listening on` line within 30 s; output:\n{}",
+                service.output()
+            ),
+        }
+        assert!(
+            service.url.starts_with("http://127.0.0.1:"),
+            "{}",
+            service.url
+        );
+        service
+    }
+
+    fn at(&self, path: &str) -> String {
+        format!("{}{}", self.url, path)
+    }
+
+    fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// Send SIGINT, as Ctrl-C in a terminal would.
+    fn interrupt(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -INT failed");
+    }
+
+    fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // Let the reader threads collect the last lines.
+                std::thread::sleep(Duration::from_millis(100));
+                return status;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "bookshelf did not exit within {limit:?}; output:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn temp_db() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("books.db");
+    (dir, db)
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("reqwest client")
+}
+
+async fn add_book(c: &reqwest::Client, s: &Service, title: &str) -> Value {
+    let r = c
+        .post(s.at("/books"))
+        .json(&json!({ "title": title, "author": "Ada", "year": 2024 }))
+        .send()
+        .await
+        .expect("POST /books");
+    assert_eq!(r.status(), 201, "POST /books");
+    r.json().await.expect("book JSON")
+}
+
+async fn get_json(c: &reqwest::Client, url: &str) -> (u16, Value) {
+    let r = c.get(url).send().await.expect("GET");
+    let status = r.status().as_u16();
+    (status, r.json().await.expect("JSON body"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_answers() {
+    let (_dir, db) = temp_db();
+    let s = Service::start(&db, &["--reviews-delay-ms", "10", "--stock-delay-ms", "10"]);
+    let c = client();
+
+    let (status, health) = get_json(&c, &s.at("/health")).await;
+    assert_eq!((status, health), (200, json!({ "status": "ok" })));
+
+    let dune = add_book(&c, &s, "Dune").await;
+    let emma = add_book(&c, &s, "Emma").await;
+    let id = dune["id"].as_i64().unwrap();
+    assert_eq!(dune["title"], "Dune");
+    assert_eq!(dune["year"], 2024);
+
+    let (status, list) = get_json(&c, &s.at("/books")).await;
+    assert_eq!(status, 200);
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    let (status, one) = get_json(&c, &s.at(&format!("/books/{id}"))).await;
+    assert_eq!((status, one["title"].as_str()), (200, Some("Dune")));
+
+    // The fan-out endpoint: the book plus both upstreams' data.
+    let (status, overview) = get_json(&c, &s.at(&format!("/books/{id}/overview"))).await;
+    assert_eq!(status, 200, "{overview}");
+    assert_eq!(overview["book"]["title"], "Dune");
+    assert_eq!(overview["reviews"]["book_id"], id, "{overview}");
+    assert_eq!(overview["stock"]["book_id"], id, "{overview}");
+    for mode in ["sequential", "strict"] {
+        let url = s.at(&format!("/books/{id}/overview?mode={mode}"));
+        let (status, body) = get_json(&c, &url).await;
+        assert_eq!(status, 200, "{mode}: {body}");
+        assert_eq!(body["stock"]["book_id"], id, "{mode}: {body}");
+    }
+
+    // The cached endpoint: a miss, then a hit.
+    let (status, rating) = get_json(&c, &s.at(&format!("/books/{id}/rating"))).await;
+    assert_eq!((status, &rating["book_id"]), (200, &json!(id)), "{rating}");
+    let (_, again) = get_json(&c, &s.at(&format!("/books/{id}/rating"))).await;
+    assert_eq!(rating, again);
+
+    // The streamed export: one JSON object per line.
+    let r = c.get(s.at("/books/export")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/x-ndjson");
+    let text = r.text().await.unwrap();
+    let titles: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["title"].to_string())
+        .collect();
+    assert_eq!(titles, ["\"Dune\"", "\"Emma\""], "{text}");
+
+    // The demo endpoints all answer (one request at a time is fine even for the bad one).
+    for path in [
+        "/slow?ms=10",
+        "/slow-blocking?ms=10",
+        "/slow-spawn-blocking?ms=10",
+    ] {
+        let (status, body) = get_json(&c, &s.at(path)).await;
+        assert_eq!(
+            (status, body["slept_ms"].as_u64()),
+            (200, Some(10)),
+            "{path}"
+        );
+    }
+
+    let (status, stats) = get_json(&c, &s.at("/stats")).await;
+    assert_eq!(status, 200);
+    assert_eq!(stats["books"], 2, "{stats}");
+    assert_eq!(stats["rating_cache"]["fills"], 1, "{stats}");
+    assert_eq!(stats["rating_cache"]["hits"], 1, "{stats}");
+    assert!(
+        stats["upstream_calls"]["reviews"].as_u64().unwrap() >= 4,
+        "{stats}"
+    );
+    assert!(
+        stats["background_job_runs"].as_u64().unwrap() >= 1,
+        "{stats}"
+    );
+
+    // Delete, then the book is gone.
+    let emma_id = emma["id"].as_i64().unwrap();
+    let r = c
+        .delete(s.at(&format!("/books/{emma_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let (status, err) = get_json(&c, &s.at(&format!("/books/{emma_id}"))).await;
+    assert_eq!(status, 404);
+    assert_eq!(err["error"], format!("no book with id {emma_id}"));
+}
+
+/// Each case: (method, path, content type, body, expected status).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_json_4xx_and_no_panic() {
+    let (_dir, db) = temp_db();
+    let mut s = Service::start(&db, &["--body-limit", "1024"]);
+    let c = client();
+    let book = add_book(&c, &s, "Kept").await;
+    let id = book["id"].as_i64().unwrap();
+    let big = format!(r#"{{"title": "{}", "author": "x"}}"#, "a".repeat(4096));
+    let json_ct = "application/json";
+    let cases: Vec<(&str, String, &str, String, u16)> = vec![
+        (
+            "POST",
+            "/books".into(),
+            json_ct,
+            r#"{"title": "Dune", "#.into(),
+            400,
+        ),
+        (
+            "POST",
+            "/books".into(),
+            json_ct,
+            "not json at all".into(),
+            400,
+        ),
+        (
+            "POST",
+            "/books".into(),
+            json_ct,
+            r#"{"title": "Dune"}"#.into(),
+            422,
+        ),
+        (
+            "POST",
+            "/books".into(),
+            json_ct,
+            r#"{"title": 7, "author": "x"}"#.into(),
+            422,
+        ),
+        (
+            "POST",
+            "/books".into(),
+            json_ct,
+            r#"{"title": "a", "author": "b", "year": "old"}"#.into(),
+            422,
+        ),
+        (
+            "POST",
+            "/books".into(),
+            json_ct,
+            r#"{"title": " ", "author": "b"}"#.into(),
+            422,
+        ),
+        (
+            "POST",
+            "/books".into(),
+            "text/plain",
+            r#"{"title": "a", "author": "b"}"#.into(),
+            415,
+        ),
+        ("POST", "/books".into(), json_ct, big, 413),
+        ("GET", "/no/such/route".into(), json_ct, String::new(), 404),
+        ("GET", "/books/abc".into(), json_ct, String::new(), 400),
+        ("GET", "/books/999999".into(), json_ct, String::new(), 404),
+        (
+            "GET",
+            format!("/books/{id}/overview?mode=fast"),
+            json_ct,
+            String::new(),
+            400,
+        ),
+        ("GET", "/books?limit=0".into(), json_ct, String::new(), 422),
+        ("GET", "/slow?ms=99999".into(), json_ct, String::new(), 422),
+        ("PUT", "/books".into(), json_ct, "{}".into(), 405),
+    ];
+    for (method, path, content_type, body, expected) in cases {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let r = c
+            .request(method.clone(), s.at(&path))
+            .header("content-type", content_type)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = r.status().as_u16();
+        let ct = r.headers().get("content-type").cloned();
+        let text = r.text().await.unwrap();
+        let short = &body[..body.len().min(60)];
+        assert_eq!(status, expected, "{method} {path} {short:?} -> {text}");
+        assert_eq!(
+            ct.as_ref().map(|v| v.to_str().unwrap()),
+            Some("application/json"),
+            "{method} {path}: {text}"
+        );
+        let v: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{method} {path}: body is not JSON ({e}): {text}"));
+        let msg = v["error"].as_str().unwrap_or_default();
+        assert!(!msg.is_empty(), "{method} {path}: no error message: {text}");
+    }
+    // Still alive and well.
+    assert!(s.is_running(), "the service died:\n{}", s.output());
+    let (status, _) = get_json(&c, &s.at(&format!("/books/{id}"))).await;
+    assert_eq!(status, 200);
+    assert!(!s.output().contains("panicked"), "{}", s.output());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn middleware_timeout_and_streamed_body_limit_answer_in_json() {
+    let (_dir, db) = temp_db();
+    let s = Service::start(
+        &db,
+        &["--body-limit", "1024", "--request-timeout-ms", "150"],
+    );
+    let c = client();
+
+    // TimeoutLayer: a handler slower than the request limit becomes a JSON 408.
+    let start = Instant::now();
+    let (status, body) = get_json(&c, &s.at("/slow?ms=1000")).await;
+    assert_eq!(status, 408, "{body}");
+    assert_eq!(body, json!({ "error": "request timeout" }));
+    assert!(
+        start.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        start.elapsed()
+    );
+
+    // A body without Content-Length (chunked) is cut off while it is read: JSON 413.
+    let chunks: Vec<Result<String, std::io::Error>> = (0..64)
+        .map(|i| {
+            Ok(if i == 0 {
+                r#"{"title": ""#.to_string()
+            } else {
+                "a".repeat(64)
+            })
+        })
+        .collect();
+    let r = c
+        .post(s.at("/books"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("length limit exceeded"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_200_simultaneous_requests() {
+    let (_dir, db) = temp_db();
+    let s = Service::start(&db, &["--reviews-delay-ms", "20", "--stock-delay-ms", "20"]);
+    let c = client();
+    let id = add_book(&c, &s, "Crowd").await["id"].as_i64().unwrap();
+    let mut requests = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let c = c.clone();
+        let url = match i % 4 {
+            0 => s.at(&format!("/books/{id}/overview")),
+            1 => s.at(&format!("/books/{id}")),
+            2 => s.at(&format!("/books/{id}/rating")),
+            _ => s.at("/slow?ms=20"),
+        };
+        requests.spawn(async move { c.get(&url).send().await.map(|r| r.status().as_u16()) });
+    }
+    let mut ok = 0;
+    while let Some(done) = requests.join_next().await {
+        assert_eq!(done.unwrap().expect("request failed"), 200);
+        ok += 1;
+    }
+    assert_eq!(ok, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_waits_overlap_across_requests() {
+    let (_dir, db) = temp_db();
+    let s = Service::start(
+        &db,
+        &["--reviews-delay-ms", "100", "--stock-delay-ms", "100"],
+    );
+    let c = client();
+    let id = add_book(&c, &s, "Overlap").await["id"].as_i64().unwrap();
+    // Warm up: open connections to the service and to its upstreams.
+    get_json(&c, &s.at(&format!("/books/{id}/overview"))).await;
+
+    // 20 requests, each waiting 100 ms on two upstreams: together, not one after another.
+    let start = Instant::now();
+    let url = s.at(&format!("/books/{id}/overview"));
+    let all = futures::future::join_all((0..20).map(|_| get_json(&c, &url))).await;
+    let elapsed = start.elapsed();
+    for (status, body) in &all {
+        assert_eq!(*status, 200);
+        assert_eq!(body["reviews"]["book_id"], id, "{body}");
+        assert_eq!(body["stock"]["book_id"], id, "{body}");
+    }
+    assert!(
+        elapsed < Duration::from_secs(1),
+        "20 overlapping requests took {elapsed:?} (one after another would be 4 s)"
+    );
+
+    // Exercise 5's measurement: join! (about 100 ms) against sequential awaits (about 200 ms).
+    // The best of three runs each, so that a busy machine does not decide the comparison.
+    let time = |mode: &'static str| {
+        let (c, url) = (
+            c.clone(),
+            s.at(&format!("/books/{id}/overview?mode={mode}")),
+        );
+        async move {
+            let mut best = Duration::MAX;
+            for _ in 0..3 {
+                let start = Instant::now();
+                let (status, _) = get_json(&c, &url).await;
+                assert_eq!(status, 200);
+                best = best.min(start.elapsed());
+            }
+            best
+        }
+    };
+    let sequential = time("sequential").await;
+    let concurrent = time("concurrent").await;
+    assert!(
+        sequential >= Duration::from_millis(200),
+        "sequential {sequential:?}"
+    );
+    assert!(
+        concurrent < sequential.mul_f64(0.8),
+        "concurrent {concurrent:?} vs sequential {sequential:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_collapses_50_concurrent_misses_into_one_call() {
+    let (_dir, db) = temp_db();
+    let s = Service::start(&db, &["--reviews-delay-ms", "100"]);
+    let c = client();
+    let id = add_book(&c, &s, "Cached").await["id"].as_i64().unwrap();
+    let url = s.at(&format!("/books/{id}/rating"));
+    let answers = futures::future::join_all((0..50).map(|_| get_json(&c, &url))).await;
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+        assert_eq!(body, &answers[0].1);
+    }
+    let (_, stats) = get_json(&c, &s.at("/stats")).await;
+    assert_eq!(stats["upstream_calls"]["reviews"], 1, "{stats}");
+    assert_eq!(stats["rating_cache"]["fills"], 1, "{stats}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_upstream_becomes_a_504_and_the_other_still_answers() {
+    let (_dir, db) = temp_db();
+    let s = Service::start(
+        &db,
+        &[
+            "--reviews-delay-ms",
+            "20",
+            "--stock-delay-ms",
+            "3000",
+            "--upstream-timeout-ms",
+            "200",
+        ],
+    );
+    let c = client();
+    let id = add_book(&c, &s, "Partial").await["id"].as_i64().unwrap();
+
+    let start = Instant::now();
+    let (status, body) = get_json(&c, &s.at(&format!("/books/{id}/overview"))).await;
+    let elapsed = start.elapsed();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["reviews"]["book_id"], id,
+        "reviews data still there: {body}"
+    );
+    assert_eq!(body["stock"]["status"], 504, "{body}");
+    assert_eq!(
+        body["stock"]["error"], "upstream `stock` did not answer within 200 ms",
+        "{body}"
+    );
+    assert!(elapsed < Duration::from_millis(1500), "took {elapsed:?}");
+
+    // All-or-nothing mode: the whole request is a 504.
+    let (status, body) = get_json(&c, &s.at(&format!("/books/{id}/overview?mode=strict"))).await;
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(
+        body,
+        json!({ "error": "upstream `stock` did not answer within 200 ms" })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_streams_book_events_and_closes_on_shutdown() {
+    let (_dir, db) = temp_db();
+    let mut s = Service::start(&db, &[]);
+    let c = client();
+    let ws_url = s.url.replacen("http://", "ws://", 1) + "/ws";
+    let (mut ws, _) = tokio_tungstenite::connect_async(&ws_url)
+        .await
+        .expect("connect ws");
+
+    async fn next_json(
+        ws: &mut (impl futures::Stream<Item = tokio_tungstenite::tungstenite::Result<Message>> + Unpin),
+    ) -> Value {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+                .await
+                .expect("a WebSocket message within 5 s")
+                .expect("stream open")
+                .expect("valid message");
+            if let Message::Text(text) = msg {
+                return serde_json::from_str(text.as_str()).expect("JSON event");
+            }
+        }
+    }
+
+    assert_eq!(next_json(&mut ws).await, json!({ "type": "hello" }));
+    let book = add_book(&c, &s, "Streamed").await;
+    let event = next_json(&mut ws).await;
+    assert_eq!(event["type"], "book_added", "{event}");
+    assert_eq!(event["book"], book);
+    let id = book["id"].as_i64().unwrap();
+    c.delete(s.at(&format!("/books/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        next_json(&mut ws).await,
+        json!({ "type": "book_deleted", "id": id })
+    );
+    // A client message is ignored, not fatal.
+    ws.send(Message::Text("hi".into())).await.unwrap();
+
+    // Ctrl-C: the server sends a Close frame (1001, going away) and exits cleanly.
+    s.interrupt();
+    let close = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame,
+                Some(Ok(_)) => continue,
+                other => panic!("expected a Close frame, got {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("Close frame within 5 s")
+    .expect("a close frame with a code");
+    assert_eq!(u16::from(close.code), 1001);
+    let status = s.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "exit {status}:\n{}", s.output());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_finishes_in_flight_work_and_keeps_writes() {
+    let (_dir, db) = temp_db();
+    let mut s = Service::start(
+        &db,
+        &["--reviews-delay-ms", "700", "--upstream-timeout-ms", "5000"],
+    );
+    let c = client();
+    let book = add_book(&c, &s, "Durable").await; // acknowledged: 201
+    let id = book["id"].as_i64().unwrap();
+
+    // A request that is still waiting on its upstream when Ctrl-C arrives.
+    let url = s.at(&format!("/books/{id}/overview"));
+    let in_flight = tokio::spawn({
+        let c = c.clone();
+        async move { get_json(&c, &url).await }
+    });
+    // Wait until the request is inside the handler, waiting on the reviews service.
+    let waiting_since = Instant::now();
+    loop {
+        let (_, stats) = get_json(&c, &s.at("/stats")).await;
+        if stats["upstream_calls"]["reviews"].as_u64() >= Some(1) {
+            break;
+        }
+        assert!(waiting_since.elapsed() < Duration::from_secs(10), "{stats}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    s.interrupt();
+    let (status, body) = in_flight.await.unwrap();
+    assert_eq!(status, 200, "the in-flight request was finished: {body}");
+    assert_eq!(body["reviews"]["book_id"], id, "{body}");
+
+    let exit = s.wait_exit(Duration::from_secs(15));
+    let out = s.output();
+    assert!(exit.success(), "exit {exit}:\n{out}");
+    assert!(out.contains("shutting down"), "{out}");
+    assert!(out.contains("background job stopped"), "{out}");
+    assert!(out.contains("shutdown complete"), "{out}");
+    drop(s);
+
+    // Restart on the same file: the acknowledged write is there.
+    let s2 = Service::start(&db, &[]);
+    let (status, again) = get_json(&c, &s2.at(&format!("/books/{id}"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(again, book);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_path_comes_from_the_environment() {
+    let (_dir, db) = temp_db();
+    let mut cmd = common::example_command("bookshelf");
+    cmd.env("BOOKSHELF_DB", &db)
+        .args(["--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("start bookshelf");
+    let stdout = child.stdout.take().unwrap();
+    let mut guard = Service {
+        child,
+        url: String::new(),
+        output: Arc::default(),
+    };
+    let mut lines = BufReader::new(stdout).lines();
+    let mut seen = String::new();
+    while let Some(Ok(line)) = lines.next() {
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.starts_with("database: ") {
+            break;
+        }
+    }
+    assert!(
+        seen.contains(&format!("database: {}", db.display())),
+        "{seen}"
+    );
+    assert!(db.exists(), "the database file was created");
+    assert!(guard.is_running());
+}
+
+#[test]
+fn load_generator_reports_rates_and_percentiles() {
+    let out = common::run_example(
+        "load_generator",
+        &[
+            "--users",
+            "20",
+            "--requests",
+            "60",
+            "--max-secs",
+            "5",
+            "--ms",
+            "10",
+            "--endpoints",
+            "slow,slow-blocking,overview",
+        ],
+    );
+    let text = common::stdout_of(&out);
+    assert!(text.contains("p50 ms") && text.contains("p99 ms"), "{text}");
+    for path in ["/slow?ms=10", "/slow-blocking?ms=10", "/books/1/overview"] {
+        let row = text
+            .lines()
+            .find(|l| l.starts_with(path))
+            .unwrap_or_else(|| panic!("no row for {path}:\n{text}"));
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cols[1], "60", "all 60 requests answered: {row}");
+        assert_eq!(cols[2], "0", "no errors: {row}");
+    }
+}
