@@ -84,64 +84,17 @@ fn same_program(a: &str, b: &str) -> bool {
 fn playground_links_carry_the_tested_programs() {
     let Some(chrome) = support::chromium() else { return };
     let site = support::built_book();
+    // print.html holds every chapter, in the order of SUMMARY.md, with the same scripts as the
+    // chapters' own pages: one browser load checks them all.
+    let dom = support::rendered_dom(&chrome, &site.join("print.html"));
+    let links = playground_links(&dom);
     let mut problems = Vec::new();
-    let mut checked = 0;
-    let chapters: Vec<String> = support::summary_entries().into_iter().map(|(_, c)| c).collect();
-    // Two pages at a time: the machine may have only two cores.
-    let results: Vec<(String, String)> = std::thread::scope(|scope| {
-        let mut handles = Vec::new();
-        for chunk in chapters.chunks(chapters.len().div_ceil(2).max(1)) {
-            let chrome = chrome.clone();
-            handles.push(scope.spawn(move || {
-                chunk
-                    .iter()
-                    .filter(|c| {
-                        let md = support::read(&Path::new("src").join(c));
-                        markdown::blocks(&md).iter().any(|b| b.is_rust())
-                    })
-                    .map(|c| {
-                        let page = site.join(c.trim_end_matches(".md").to_string() + ".html");
-                        (c.clone(), support::rendered_dom(&chrome, &page))
-                    })
-                    .collect::<Vec<_>>()
-            }));
-        }
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
-    });
-    for (chapter, dom) in results {
+    let mut expected = Vec::new();
+    for (_, chapter) in support::summary_entries() {
         let md = support::read(&Path::new("src").join(&chapter));
         let blocks = markdown::blocks(&md);
-        let expected = runnable(&blocks);
-        let links = playground_links(&dom);
-        if links.len() != expected.len() {
-            problems.push(format!(
-                "src/{chapter}: {} runnable rust block(s) but the page shows {} Playground link(s)",
-                expected.len(),
-                links.len()
-            ));
-            continue;
-        }
-        for (b, href) in expected.iter().zip(&links) {
-            let at = format!("src/{chapter}:{}", b.line);
-            let Some(query) = href.strip_prefix("https://play.rust-lang.org/?") else {
-                problems.push(format!("{at}: the link goes to `{href}`, not the Rust Playground"));
-                continue;
-            };
-            let params: Vec<(&str, &str)> = query.split('&').filter_map(|kv| kv.split_once('=')).collect();
-            let get = |k: &str| params.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
-            for (key, want) in [("edition", "2021"), ("version", "stable"), ("mode", "debug")] {
-                if get(key) != Some(want) {
-                    problems.push(format!("{at}: the Playground link has {key}={:?}, not {want}", get(key)));
-                }
-            }
-            let code = percent_decode(get("code").unwrap_or(""));
-            if !same_program(&code, &b.program()) {
-                problems.push(format!(
-                    "{at}: the Playground link's program differs from the tested one\n--- link\n{code}\n--- tested\n{}",
-                    b.program()
-                ));
-            }
-            checked += 1;
+        for b in runnable(&blocks) {
+            expected.push((format!("src/{chapter}:{}", b.line), b.program()));
         }
         // Blocks from examples/ name the command that runs the whole program.
         for b in blocks.iter().filter(|b| b.is_rust() && b.includes_file()) {
@@ -152,10 +105,39 @@ fn playground_links_carry_the_tested_programs() {
                 .trim_start_matches("examples/")
                 .trim_end_matches(".rs")
                 .trim_end_matches("/main");
-            let command = format!("cargo run --example {name}</code>");
-            if !dom.contains(&command) {
-                problems.push(format!("src/{chapter}:{}: the page does not show `cargo run --example {name}` under the block", b.line));
+            if !dom.contains(&format!("cargo run --example {name}</code>")) {
+                problems.push(format!(
+                    "src/{chapter}:{}: the page does not show `cargo run --example {name}` under the block",
+                    b.line
+                ));
             }
+        }
+    }
+    if links.len() != expected.len() {
+        problems.push(format!(
+            "the book has {} runnable rust blocks but its pages show {} Playground links",
+            expected.len(),
+            links.len()
+        ));
+    }
+    for ((at, program), href) in expected.iter().zip(&links) {
+        let Some(query) = href.strip_prefix("https://play.rust-lang.org/?") else {
+            problems.push(format!("{at}: the link goes to `{href}`, not the Rust Playground"));
+            continue;
+        };
+        let params: Vec<(&str, &str)> = query.split('&').filter_map(|kv| kv.split_once('=')).collect();
+        let get = |k: &str| params.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+        for (key, want) in [("edition", "2021"), ("version", "stable"), ("mode", "debug")] {
+            if get(key) != Some(want) {
+                problems.push(format!("{at}: the Playground link has {key}={:?}, not {want}", get(key)));
+            }
+        }
+        let code = percent_decode(get("code").unwrap_or(""));
+        if !same_program(&code, program) {
+            problems.push(format!(
+                "{at}: the Playground link's program differs from the tested one\n--- link\n{code}\n--- tested\n{program}"
+            ));
+            break; // the ones after it would be out of step
         }
     }
     assert!(
@@ -164,5 +146,5 @@ fn playground_links_carry_the_tested_programs() {
         problems.len(),
         problems.join("\n  ")
     );
-    eprintln!("checked {checked} Playground links against their markdown");
+    eprintln!("checked {} Playground links against their markdown", links.len());
 }

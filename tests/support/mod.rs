@@ -169,7 +169,6 @@ pub fn rendered_dom(chrome: &Path, page: &Path) -> String {
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--virtual-time-budget=3000",
     ])
     .arg(format!("--user-data-dir={}", profile.path().display()))
     .arg("--dump-dom")
