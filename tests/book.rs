@@ -569,3 +569,58 @@ fn attr_value(tag: &str, attr: &str) -> Option<String> {
     let end = tag[i..].find('"')?;
     Some(tag[i..i + end].to_string())
 }
+
+/// The house anatomy of a module chapter (src/part1/, src/part2/): an "In this chapter" list, at
+/// least one diagram, at least two callouts, a "Summary", and a "Check yourself" section with at
+/// least four questions whose answers fold away.
+#[test]
+fn chapters_follow_the_house_anatomy() {
+    let mut problems = Vec::new();
+    for rel in book_files() {
+        let file = rel.to_string_lossy().replace('\\', "/");
+        if !(file.starts_with("src/part1/") || file.starts_with("src/part2/")) {
+            continue;
+        }
+        let text = support::read(&rel);
+        let blocks = markdown::blocks(&text);
+        let headings: Vec<(usize, &str)> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with("## "))
+            .map(|(i, l)| (i + 1, l[3..].trim()))
+            .collect();
+        let heading_line = |name: &str| headings.iter().find(|(_, h)| h.eq_ignore_ascii_case(name)).map(|(n, _)| *n);
+        if !text.to_ascii_lowercase().contains("in this chapter") {
+            problems.push(format!("{file}:1: no \"In this chapter\" list of what the reader will be able to do"));
+        }
+        if !blocks.iter().any(|b| b.lang() == "mermaid") {
+            problems.push(format!("{file}:1: no diagram (a ```mermaid block)"));
+        }
+        let callouts = blocks
+            .iter()
+            .filter(|b| b.lang() == "admonish" && !b.info.contains("question"))
+            .count();
+        if callouts < 2 {
+            problems.push(format!("{file}:1: {callouts} callout(s); a chapter has at least two (```admonish tip, warning, ...)"));
+        }
+        if heading_line("Summary").is_none() {
+            problems.push(format!("{file}:1: no `## Summary` section"));
+        }
+        match heading_line("Check yourself") {
+            None => problems.push(format!("{file}:1: no `## Check yourself` section")),
+            Some(start) => {
+                let questions = blocks
+                    .iter()
+                    .filter(|b| b.line > start && b.lang() == "admonish" && b.info.contains("question"))
+                    .filter(|b| b.info.contains("collapsible=true"))
+                    .count();
+                if questions < 4 {
+                    problems.push(format!(
+                        "{file}:{start}: {questions} folded question(s) under Check yourself; at least four (```admonish question title=\"...\", collapsible=true)"
+                    ));
+                }
+            }
+        }
+    }
+    report("chapter anatomy", problems);
+}
