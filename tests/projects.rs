@@ -134,9 +134,10 @@ fn project5_figures_are_present_and_sane() {
             "cpu figure {t} ms out of range:\n{out}"
         );
     }
-    // Async on one thread cannot beat plain sequential code on pure computation by much.
+    // Async on one thread cannot beat plain sequential code on pure computation: the two do the
+    // same work on one core. (The margin absorbs a busy machine slowing one run and not the other.)
     assert!(
-        cpu_async > cpu_sync * 0.5,
+        cpu_async > cpu_sync * 0.3,
         "cpu async {cpu_async} vs sync {cpu_sync}"
     );
 
