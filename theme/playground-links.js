@@ -32,6 +32,9 @@
             '&code=' + encodeURIComponent(programText(pre));
     }
 
+    // theme/reader.js refreshes the link when a snippet is edited or reset.
+    window.asyncBookPlaygroundUrl = playgroundUrl;
+
     function addPlaygroundLink(pre) {
         var code = pre.querySelector('code');
         if (!code || code.classList.contains('compile_fail') || code.classList.contains('ignore')) {

@@ -1,0 +1,610 @@
+// Drives headless Chromium (the system's, never a downloaded one) through the built book for
+// tests/reader_experience.rs. It only observes: each scenario prints one JSON object (the last line
+// of stdout) with what it saw, and the Rust test decides what is right.
+//
+//   node tests/browser/reader.mjs SCENARIO BASE_URL OUT_DIR
+//
+// BASE_URL is the book served on 127.0.0.1 (or a file:// URL of an unpacked offline copy).
+// CHROMIUM names the browser binary. Every request to another host is refused and recorded, except
+// the Rust Playground's two endpoints, which are faked and recorded.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const [scenario, baseArg, outDir] = process.argv.slice(2);
+const base = baseArg.endsWith('/') ? baseArg : baseArg + '/';
+const THEMES = ['light', 'rust', 'coal', 'navy', 'ayu'];
+const DARK = ['coal', 'navy', 'ayu'];
+
+const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+        '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+});
+
+const external = [];        // requests to other hosts, refused
+const playground = [];      // requests to the Rust Playground, faked
+
+async function newContext(opts = {}) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...opts });
+    await context.route('**/*', async (route) => {
+        const req = route.request();
+        const url = new URL(req.url());
+        if (url.protocol === 'file:' || url.protocol === 'data:' || url.hostname === '127.0.0.1' || url.hostname === 'localhost') {
+            return route.continue();
+        }
+        const cors = {
+            'access-control-allow-origin': '*',
+            'access-control-allow-headers': 'content-type',
+            'access-control-allow-methods': 'POST, GET, OPTIONS',
+        };
+        if (url.hostname === 'play.rust-lang.org') {
+            if (req.method() === 'OPTIONS') {
+                return route.fulfill({ status: 204, headers: cors });
+            }
+            playground.push({ url: req.url(), method: req.method(), body: req.postData() });
+            if (url.pathname === '/meta/crates') {
+                return route.fulfill({
+                    status: 200, headers: cors, contentType: 'application/json',
+                    body: JSON.stringify({ crates: ['tokio', 'futures', 'tokio_util', 'tokio_stream', 'rayon', 'tracing'].map((id) => ({ id, name: id, version: '1.0.0' })) }),
+                });
+            }
+            if (url.pathname === '/evaluate.json') {
+                return route.fulfill({
+                    status: 200, headers: cors, contentType: 'application/json',
+                    body: JSON.stringify({ result: 'faked playground output\n', error: null }),
+                });
+            }
+        }
+        external.push(req.url());
+        return route.abort();
+    });
+    if (opts.theme) {
+        await context.addInitScript((t) => {
+            if (!sessionStorage.getItem('theme-set')) {
+                localStorage.setItem('mdbook-theme', t);
+                sessionStorage.setItem('theme-set', '1');
+            }
+        }, opts.theme);
+    }
+    return context;
+}
+
+// mdBook's theme picker, as a reader uses it.
+async function pickTheme(page, id) {
+    if (!(await page.isVisible('#theme-list'))) {
+        await page.click('#theme-toggle');
+    }
+    await page.click('#' + id);
+}
+
+async function waitDiagrams(page, theme, timeout = 60000) {
+    await page.waitForFunction((t) => {
+        const h = document.documentElement;
+        const state = h.getAttribute('data-diagrams');
+        if (state === 'error') return true;
+        return state === 'rendered' && (!t || h.getAttribute('data-diagrams-theme') === t);
+    }, theme, { timeout });
+}
+
+// In the page: what the diagrams look like, and how legible their text is.
+function diagramFacts() {
+    function parse(c) {
+        const m = /rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)/.exec(c || '');
+        if (!m) return null;
+        return [+m[1], +m[2], +m[3], m[4] === undefined ? 1 : +m[4]];
+    }
+    function lum(c) {
+        const l = c.slice(0, 3).map((x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+        return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2];
+    }
+    function over(top, bottom) {
+        const a = top[3];
+        return [0, 1, 2].map((i) => top[i] * a + bottom[i] * (1 - a)).concat([1]);
+    }
+    function contrast(a, b) {
+        const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+        return (x + 0.05) / (y + 0.05);
+    }
+    function pageBg(el) {
+        const stack = [];
+        for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
+            const c = parse(getComputedStyle(e).backgroundColor);
+            if (c && c[3] > 0) stack.push(c);
+            if (c && c[3] === 1) break;
+        }
+        let bg = [255, 255, 255, 1];
+        for (let i = stack.length - 1; i >= 0; i--) bg = over(stack[i], bg);
+        return bg;
+    }
+    const SHAPES = new Set(['rect', 'polygon', 'path', 'circle', 'ellipse']);
+    const out = [];
+    for (const [index, pre] of Array.from(document.querySelectorAll('pre.mermaid')).entries()) {
+        const svg = pre.querySelector('svg');
+        const fact = { index, svg: !!svg, width: 0, texts: 0, worst: null, worstText: '', fills: [] };
+        out.push(fact);
+        if (!svg) continue;
+        fact.width = svg.getBoundingClientRect().width;
+        const behind = pageBg(pre);
+        // Text: SVG <text> (sequence, gantt) and HTML labels in <foreignObject> (flowchart, state).
+        // The elements that hold text directly: the ones whose colour the reader sees.
+        const texts = Array.from(svg.querySelectorAll('text, tspan, foreignObject *'))
+            .filter((t) => Array.from(t.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim()));
+        for (const t of texts) {
+            t.scrollIntoView({ block: 'center' });
+            const r = t.getBoundingClientRect();
+            if (r.width < 1 || r.height < 1) continue;
+            const cs = getComputedStyle(t);
+            if (cs.visibility === 'hidden' || cs.display === 'none' || +cs.opacity === 0) continue;
+            const colour = parse(t instanceof SVGElement ? (cs.fill && cs.fill !== 'none' ? cs.fill : cs.color) : cs.color);
+            if (!colour) continue;
+            // What is painted under the text's centre: the topmost filled shape of the diagram,
+            // or a label's own background, or the page.
+            let under = null;
+            const x = r.left + r.width / 2, y = r.top + r.height / 2;
+            for (const e of document.elementsFromPoint(x, y)) {
+                if (e === t || t.contains(e) || e.contains(t) && !(e instanceof SVGElement && SHAPES.has(e.tagName))) {
+                    if (!(e instanceof SVGSVGElement) && !svg.contains(e)) break;
+                    if (e instanceof HTMLElement && e !== t) {
+                        const c = parse(getComputedStyle(e).backgroundColor);
+                        if (c && c[3] > 0.5) { under = c; break; }
+                    }
+                    continue;
+                }
+                if (!svg.contains(e)) break;
+                if (e instanceof SVGElement && SHAPES.has(e.tagName)) {
+                    const s = getComputedStyle(e);
+                    const c = parse(s.fill);
+                    const op = (+s.fillOpacity) * (+s.opacity);
+                    if (c && op > 0.05 && c[3] > 0) { under = over([c[0], c[1], c[2], c[3] * op], behind); break; }
+                } else if (e instanceof HTMLElement) {
+                    const c = parse(getComputedStyle(e).backgroundColor);
+                    if (c && c[3] > 0.5) { under = over(c, behind); break; }
+                }
+            }
+            const bg = under || behind;
+            const ratio = contrast(over(colour, bg), bg);
+            fact.texts += 1;
+            if (fact.worst === null || ratio < fact.worst) {
+                fact.worst = Math.round(ratio * 100) / 100;
+                fact.worstText = t.textContent.trim().slice(0, 40);
+            }
+        }
+        fact.fills = Array.from(svg.querySelectorAll('rect, polygon, path'))
+            .map((e) => getComputedStyle(e).fill).filter((f) => f && f !== 'none').slice(0, 3);
+    }
+    return out;
+}
+
+async function run() {
+    const result = {};
+    const shots = outDir ? path.join(outDir, 'screenshots') : null;
+    switch (scenario) {
+    case 'diagrams': {
+        // Every theme: each diagram of two pages that hold all four kinds (flowchart, sequence,
+        // gantt, state) is an SVG, and its text stands out from what is under it.
+        result.themes = {};
+        for (const theme of THEMES) {
+            const context = await newContext({ theme });
+            const page = await context.newPage();
+            result.themes[theme] = {};
+            for (const rel of ['part2/06g-production-patterns.html', 'part1/01-before-programming.html']) {
+                await page.goto(base + rel);
+                await waitDiagrams(page, theme);
+                result.themes[theme][rel] = {
+                    state: await page.evaluate(() => document.documentElement.getAttribute('data-diagrams')),
+                    htmlClass: await page.evaluate(() => document.documentElement.className),
+                    diagrams: await page.evaluate(diagramFacts),
+                };
+            }
+            await context.close();
+        }
+        // Switching theme: the diagrams are drawn again in the new colours, without a reload.
+        const context = await newContext({ theme: 'light' });
+        const page = await context.newPage();
+        const rel = 'part2/06g-production-patterns.html';
+        await page.goto(base + rel);
+        await waitDiagrams(page, 'light');
+        await page.evaluate(() => { window.__sameDocument = true; });
+        const before = await page.evaluate(diagramFacts);
+        await pickTheme(page, 'navy');
+        await waitDiagrams(page, 'navy');
+        const after = await page.evaluate(diagramFacts);
+        result.switch = {
+            page: rel,
+            sameDocument: await page.evaluate(() => window.__sameDocument === true),
+            theme: await page.evaluate(() => document.documentElement.getAttribute('data-diagrams-theme')),
+            before, after,
+        };
+        // And back to a light theme.
+        await pickTheme(page, 'rust');
+        await waitDiagrams(page, 'rust');
+        result.switch.back = await page.evaluate(() => document.documentElement.getAttribute('data-diagrams-theme'));
+        result.switch.backSameDocument = await page.evaluate(() => window.__sameDocument === true);
+        await context.close();
+        break;
+    }
+    case 'weight': {
+        // Which scripts a first visit fetches, on a page without a diagram and on pages at two
+        // depths with diagrams.
+        result.pages = {};
+        for (const rel of ['404.html', 'no/such/page.html', 'introduction.html', 'part2/06c-running-many-tasks.html', 'reference/glossary.html']) {
+            const context = await newContext();
+            const page = await context.newPage();
+            const seen = [];
+            page.on('response', async (resp) => {
+                let bytes = 0;
+                try { bytes = (await resp.body()).length; } catch (e) { bytes = -1; }
+                seen.push({ url: resp.url(), status: resp.status(), type: resp.request().resourceType(), bytes });
+            });
+            const resp = await page.goto(base + rel);
+            await page.waitForLoadState('networkidle');
+            const hasDiagram = await page.evaluate(() => !!document.querySelector('pre.mermaid'));
+            if (hasDiagram) await waitDiagrams(page);
+            await page.waitForTimeout(300);
+            result.pages[rel] = {
+                status: resp.status(),
+                hasDiagram,
+                diagrams: await page.evaluate(() => document.documentElement.getAttribute('data-diagrams')),
+                title: await page.title(),
+                bodyFont: await page.evaluate(() => getComputedStyle(document.body).fontFamily),
+                responses: seen,
+            };
+            await context.close();
+        }
+        break;
+    }
+    case 'run': {
+        // The Run button and the copy button of every runnable block on a page.
+        const rel = process.env.PAGE;
+        const context = await newContext();
+        await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(base).origin });
+        const page = await context.newPage();
+        await page.goto(base + rel);
+        await page.waitForFunction(() => document.querySelectorAll('pre.playground .play-button:not(.hidden)').length > 0, null, { timeout: 15000 });
+        const blocks = await page.$$('pre.playground');
+        result.blocks = [];
+        for (const [i, pre] of blocks.entries()) {
+            const facts = { index: i };
+            const play = await pre.$('.play-button');
+            // book.js shows the Run button by removing its `hidden` class once the Playground's
+            // crate list arrived (and keeps it hidden for no_run).
+            facts.playVisible = !!play && await play.evaluate((b) => !b.classList.contains('hidden') && getComputedStyle(b).display !== 'none');
+            facts.hasPlaygroundLink = !!(await pre.$('.playground-link'));
+            facts.link = facts.hasPlaygroundLink ? await pre.$eval('.playground-link', (a) => a.href) : null;
+            facts.codeClasses = await pre.$eval('code', (c) => c.className);
+            if (facts.playVisible) {
+                const n = playground.length;
+                await pre.hover();
+                await play.click();
+                await page.waitForFunction((p) => p.querySelector('.result') && /faked playground output/.test(p.querySelector('.result').textContent), pre, { timeout: 10000 });
+                const req = playground.slice(n).find((r) => r.url.endsWith('/evaluate.json'));
+                facts.request = req ? JSON.parse(req.body) : null;
+            }
+            const clip = await pre.$('.clip-button');
+            if (clip) {
+                await page.evaluate(() => navigator.clipboard.writeText('(nothing copied)'));
+                await pre.hover();
+                await clip.click();
+                await page.waitForTimeout(100);
+                facts.copied = await page.evaluate(() => navigator.clipboard.readText());
+            }
+            result.blocks.push(facts);
+        }
+        result.crateRequests = playground.filter((r) => r.url.endsWith('/meta/crates')).length;
+        await context.close();
+        break;
+    }
+    case 'edits': {
+        const rel = process.env.PAGE;
+        const context = await newContext();
+        const page = await context.newPage();
+        await page.goto(base + rel);
+        await page.waitForFunction(() => document.querySelectorAll('pre.playground .play-button:not(.hidden)').length > 0, null, { timeout: 15000 });
+        const pre = page.locator('pre.playground').first();
+        const code = pre.locator('code').first();
+        result.original = await code.evaluate((c) => c.textContent);
+        result.editLabel = await pre.locator('.edit-button').getAttribute('aria-label');
+        await pre.hover();
+        result.resetHiddenBefore = await pre.locator('.reset-button').evaluate((b) => getComputedStyle(b).display === 'none');
+        await pre.hover();
+        await pre.locator('.edit-button').click();
+        result.editable = await code.getAttribute('contenteditable');
+        // Type at the very end of the program.
+        await code.evaluate((c) => {
+            c.focus();
+            const r = document.createRange();
+            r.selectNodeContents(c);
+            r.collapse(false);
+            const s = window.getSelection();
+            s.removeAllRanges();
+            s.addRange(r);
+        });
+        const urlBefore = page.url();
+        await page.keyboard.type('\n// edited by the reader');
+        // The arrow keys move the caret while editing: they must not turn the page.
+        await page.keyboard.press('ArrowLeft');
+        await page.keyboard.press('ArrowRight');
+        await page.waitForTimeout(300);
+        result.stayedOnPage = page.url() === urlBefore;
+        result.edited = await code.evaluate((c) => c.textContent);
+        await page.reload();
+        await page.waitForFunction(() => document.querySelectorAll('pre.playground .play-button:not(.hidden)').length > 0, null, { timeout: 15000 });
+        result.afterReload = await code.evaluate((c) => c.textContent);
+        result.resetVisible = await pre.locator('.reset-button').isVisible();
+        result.resetLabel = await pre.locator('.reset-button').getAttribute('aria-label');
+        result.status = await pre.locator('.edit-status').textContent();
+        await pre.locator('.playground-link').hover();
+        result.linkAfterReload = await pre.locator('.playground-link').getAttribute('href');
+        const n = playground.length;
+        await pre.locator('.play-button').click();
+        await page.waitForFunction(() => /faked/.test((document.querySelector('pre.playground .result') || {}).textContent || ''), null, { timeout: 10000 });
+        const req = playground.slice(n).find((r) => r.url.endsWith('/evaluate.json'));
+        result.runAfterReload = req ? JSON.parse(req.body) : null;
+        await pre.locator('.reset-button').click();
+        result.afterReset = await code.evaluate((c) => c.textContent);
+        result.editableAfterReset = await code.getAttribute('contenteditable');
+        result.storedAfterReset = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('async-rust-book:snippet:')).length);
+        await page.reload();
+        await page.waitForLoadState('load');
+        result.afterResetReload = await code.evaluate((c) => c.textContent);
+        await context.close();
+        break;
+    }
+    case 'search': {
+        // TERMS: {term: [pages that teach it]}. Type the term, then follow the first result that
+        // is one of those pages.
+        const terms = JSON.parse(process.env.TERMS);
+        const context = await newContext();
+        const page = await context.newPage();
+        result.terms = {};
+        for (const [term, teaching] of Object.entries(terms)) {
+            await page.goto(base + 'introduction.html');
+            await page.keyboard.press('s');
+            await page.waitForSelector('#searchbar', { state: 'visible' });
+            // Typed as a reader does: mdBook searches on keyup.
+            await page.locator('#searchbar').pressSequentially(term, { delay: 20 });
+            await page.waitForFunction(() => document.querySelectorAll('#searchresults li a').length > 0, null, { timeout: 15000 }).catch(() => {});
+            const hits = await page.$$eval('#searchresults li a', (as) => as.map((a) => a.getAttribute('href')));
+            const rank = hits.findIndex((h) => teaching.includes(h.split(/[?#]/)[0]));
+            const facts = { hits: hits.slice(0, 5), rank };
+            if (rank >= 0) {
+                await Promise.all([page.waitForNavigation(), page.click(`#searchresults li a >> nth=${rank}`)]);
+                const u = new URL(page.url());
+                facts.landed = u.pathname.replace(new URL(base).pathname, '');
+                facts.marked = await page.$$eval('main mark', (ms) => ms.length);
+            }
+            result.terms[term] = facts;
+        }
+        await context.close();
+        break;
+    }
+    case 'print': {
+        const context = await newContext();
+        // print.html opens the print dialog by itself: record when, instead of printing.
+        await context.addInitScript(() => {
+            window.__printed = [];
+            window.print = () => window.__printed.push(document.documentElement.getAttribute('data-diagrams'));
+        });
+        const page = await context.newPage();
+        await page.goto(base + 'print.html');
+        await waitDiagrams(page, null, 240000);
+        await page.waitForTimeout(500);
+        result.printed = await page.evaluate(() => window.__printed);
+        result.state = await page.evaluate(() => document.documentElement.getAttribute('data-diagrams'));
+        result.diagrams = await page.evaluate(() => document.querySelectorAll('pre.mermaid').length);
+        result.rendered = await page.evaluate(() => Array.from(document.querySelectorAll('pre.mermaid')).filter((p) => p.querySelector('svg')).length);
+        result.text = await page.evaluate(() => document.querySelector('main').textContent);
+        result.h1 = await page.$$eval('main h1', (hs) => hs.map((h) => h.textContent.trim()));
+        await page.emulateMedia({ media: 'print' });
+        result.printHidden = await page.evaluate(() => ['#sidebar', '#menu-bar'].filter((s) => document.querySelector(s) && getComputedStyle(document.querySelector(s)).display !== 'none'));
+        await context.close();
+        break;
+    }
+    case 'navigation': {
+        const context = await newContext();
+        const page = await context.newPage();
+        // Keyboard: arrows turn the page.
+        await page.goto(base + 'introduction.html');
+        await Promise.all([page.waitForNavigation(), page.keyboard.press('ArrowRight')]);
+        result.afterRight = page.url().replace(base, '');
+        await Promise.all([page.waitForNavigation(), page.keyboard.press('ArrowLeft')]);
+        result.afterLeft = page.url().replace(base, '');
+        // Keyboard: the code buttons can take the focus (mdBook hides them until hovered), and
+        // show themselves when they do.
+        await page.goto(base + 'part2/06a-first-async-program.html');
+        await page.waitForLoadState('load');
+        const focused = await page.evaluate(() => {
+            const b = document.querySelector('pre.playground .buttons button');
+            b.focus();
+            return document.activeElement === b;
+        });
+        await page.waitForTimeout(400);
+        result.focus = {
+            focused,
+            opacity: await page.evaluate(() => getComputedStyle(document.activeElement.parentElement).opacity),
+        };
+        // Every page: the edit link, and an accessible name on every control.
+        const pages = JSON.parse(process.env.PAGES);
+        result.pages = {};
+        for (const rel of pages) {
+            await page.goto(base + rel);
+            await page.waitForLoadState('load');
+            await page.waitForTimeout(200);
+            result.pages[rel] = await page.evaluate(() => {
+                const edit = document.querySelector('a[href*="/edit/"]');
+                const unnamed = Array.from(document.querySelectorAll('button, a.playground-link, [role="button"], input'))
+                    .filter((b) => !b.disabled)
+                    .filter((b) => {
+                        const name = (b.getAttribute('aria-label') || b.getAttribute('title') || '').trim();
+                        const text = (b.textContent || '').trim();
+                        return !name && !text && !b.labels?.length && b.getAttribute('aria-labelledby') === null;
+                    })
+                    .map((b) => b.outerHTML.slice(0, 120));
+                const ours = Array.from(document.querySelectorAll('.edit-button, .reset-button, .playground-link'))
+                    .filter((b) => !(b.getAttribute('aria-label') || '').trim())
+                    .map((b) => b.outerHTML.slice(0, 120));
+                return {
+                    edit: edit ? edit.getAttribute('href') : null,
+                    editLabel: edit ? (edit.getAttribute('aria-label') || edit.getAttribute('title')) : null,
+                    unnamed, oursWithoutAriaLabel: ours,
+                    editButtons: document.querySelectorAll('.edit-button').length,
+                    playgrounds: document.querySelectorAll('pre.playground').length,
+                };
+            });
+        }
+        // The 404 page, from any depth.
+        const resp = await page.goto(base + 'part2/no-such-chapter.html');
+        result.notFound = {
+            status: resp.status(),
+            title: await page.title(),
+            h1: await page.$eval('main h1', (h) => h.textContent.trim()).catch(() => null),
+            styled: await page.evaluate(() => getComputedStyle(document.querySelector('#sidebar')).position),
+            links: await page.$$eval('main a', (as) => as.map((a) => a.href)),
+        };
+        if (result.notFound.links.length) {
+            const r = await page.goto(result.notFound.links[0]);
+            result.notFound.firstLinkStatus = r.status();
+        }
+        // Callouts in dark themes: title and body text against what is under them.
+        result.callouts = {};
+        for (const theme of DARK.concat(['light', 'rust'])) {
+            const c = await newContext({ theme });
+            const p = await c.newPage();
+            const rels = ['part2/06c-running-many-tasks.html', 'introduction.html'];
+            result.callouts[theme] = [];
+            for (const rel of rels) {
+                await p.goto(base + rel);
+                await p.waitForLoadState('load');
+                const facts = await p.evaluate(() => {
+                    function parse(c) {
+                        const m = /rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)/.exec(c || '');
+                        return m ? [+m[1], +m[2], +m[3], m[4] === undefined ? 1 : +m[4]] : null;
+                    }
+                    function lum(c) {
+                        const l = c.slice(0, 3).map((x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+                        return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2];
+                    }
+                    function over(t, b) { return [0, 1, 2].map((i) => t[i] * t[3] + b[i] * (1 - t[3])).concat([1]); }
+                    function bgOf(el) {
+                        const stack = [];
+                        for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
+                            const c = parse(getComputedStyle(e).backgroundColor);
+                            if (c && c[3] > 0) stack.push(c);
+                            if (c && c[3] === 1) break;
+                        }
+                        let bg = [255, 255, 255, 1];
+                        for (let i = stack.length - 1; i >= 0; i--) bg = over(stack[i], bg);
+                        return bg;
+                    }
+                    function ratio(el) {
+                        const bg = bgOf(el);
+                        const fg = over(parse(getComputedStyle(el).color), bg);
+                        const [x, y] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+                        return Math.round(((x + 0.05) / (y + 0.05)) * 100) / 100;
+                    }
+                    return Array.from(document.querySelectorAll('.admonition')).map((a) => {
+                        const title = a.querySelector('.admonition-title, summary');
+                        const body = Array.from(a.querySelectorAll('p, li')).find((p) => !title || !title.contains(p));
+                        return {
+                            kind: a.className,
+                            title: title ? ratio(title) : null,
+                            body: body ? ratio(body) : null,
+                        };
+                    });
+                });
+                result.callouts[theme].push(...facts.map((f) => ({ page: rel, ...f })));
+            }
+            await c.close();
+        }
+        await context.close();
+        break;
+    }
+    case 'offline': {
+        // An unpacked offline copy, opened from disk.
+        const context = await newContext();
+        const page = await context.newPage();
+        const errors = [];
+        page.on('pageerror', (e) => errors.push(String(e)));
+        await page.goto(base + 'index.html');
+        await waitDiagrams(page, null, 60000);
+        result.index = {
+            title: await page.title(),
+            diagrams: await page.evaluate(() => document.documentElement.getAttribute('data-diagrams')),
+            svgs: await page.evaluate(() => document.querySelectorAll('pre.mermaid svg').length),
+        };
+        // A page two levels down, reached through the sidebar's link.
+        await page.goto(base + 'part2/06c-running-many-tasks.html');
+        await waitDiagrams(page, null, 60000);
+        result.deep = {
+            diagrams: await page.evaluate(() => document.documentElement.getAttribute('data-diagrams')),
+            svgs: await page.evaluate(() => document.querySelectorAll('pre.mermaid svg').length),
+            total: await page.evaluate(() => document.querySelectorAll('pre.mermaid').length),
+            fontLoaded: await page.evaluate(async () => { await document.fonts.ready; return document.fonts.check('16px "Open Sans"'); }),
+        };
+        await page.keyboard.press('s');
+        await page.waitForSelector('#searchbar', { state: 'visible' });
+        await page.locator('#searchbar').pressSequentially('Waker', { delay: 20 });
+        await page.waitForFunction(() => document.querySelectorAll('#searchresults li a').length > 0, null, { timeout: 15000 }).catch(() => {});
+        result.search = await page.$$eval('#searchresults li a', (as) => as.map((a) => a.href)).catch(() => []);
+        if (result.search.length) {
+            await page.goto(result.search[0]);
+            result.searchLanded = page.url();
+            result.searchLandedTitle = await page.title();
+        }
+        result.errors = errors;
+        await context.close();
+        break;
+    }
+    case 'screenshots': {
+        fs.mkdirSync(shots, { recursive: true });
+        result.files = [];
+        const pages = [
+            ['introduction', 'introduction.html', '.admonition'],
+            ['chapter-06c', 'part2/06c-running-many-tasks.html', 'pre.playground'],
+            ['chapter-05', 'part1/05-the-event-loop.html', 'pre.mermaid'],
+        ];
+        for (const theme of ['light', 'navy']) {
+            const context = await newContext({ theme });
+            const page = await context.newPage();
+            for (const [name, rel, focus] of pages) {
+                await page.goto(base + rel);
+                await waitDiagrams(page, theme);
+                await page.evaluate(() => document.fonts.ready);
+                if (focus) {
+                    await page.$eval(focus, (e) => e.scrollIntoView({ block: 'start' }));
+                    await page.evaluate(() => window.scrollBy(0, -80));
+                    // A code block as the reader sees it under the pointer: with its buttons.
+                    if (focus === 'pre.playground') {
+                        await page.hover(focus);
+                        await page.waitForTimeout(300);
+                    }
+                }
+                const file = path.join(shots, `${name}-${theme}.png`);
+                await page.screenshot({ path: file });
+                result.files.push(file);
+            }
+            await context.close();
+        }
+        break;
+    }
+    default:
+        throw new Error(`unknown scenario ${scenario}`);
+    }
+    result.external = external;
+    result.playground = playground.map((r) => r.url);
+    return result;
+}
+
+try {
+    const result = await run();
+    process.stdout.write('\n' + JSON.stringify(result) + '\n');
+    await browser.close();
+} catch (e) {
+    await browser.close().catch(() => {});
+    process.stdout.write('\n' + JSON.stringify({ error: String(e && e.stack || e), external }) + '\n');
+    process.exit(1);
+}

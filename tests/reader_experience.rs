@@ -1,0 +1,782 @@
+//! The reading experience, checked in headless Chromium against the built book served on
+//! 127.0.0.1: diagrams in every theme, page weight, the Run, copy and edit features of the code
+//! blocks, search, the print page, navigation, accessibility, and the offline copy.
+//!
+//! The browser is driven by `tests/browser/reader.mjs` (node + playwright-core, using the system's
+//! Chromium: nothing is downloaded but the npm package, installed with `npm ci` when missing). The
+//! script only reports what it saw, as JSON; the assertions are here. No request leaves the machine:
+//! every request to another host is refused and must not happen, except the Rust Playground's,
+//! which is faked and inspected.
+//!
+//! With `CI=true` a missing Chromium, node or npm package is a failure; elsewhere these tests skip
+//! with a message. Screenshots for review are left in `target/reader-experience/screenshots/`.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::markdown::{self, Block};
+
+// ---- the book, served ---------------------------------------------------------------------------
+
+/// Serve `root` on 127.0.0.1 with an ephemeral port, as a static host configured for mdBook does:
+/// files by path, `index.html` for a folder, the book's 404 page (status 404) for anything else.
+fn serve(root: PathBuf) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let root = root.clone();
+            std::thread::spawn(move || {
+                let _ = respond(&root, stream);
+            });
+        }
+    });
+    format!("http://{addr}/")
+}
+
+fn respond(root: &Path, mut stream: TcpStream) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    loop {
+        let mut request = String::new();
+        if reader.read_line(&mut request)? == 0 {
+            return Ok(());
+        }
+        // Skip the headers.
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
+                break;
+            }
+        }
+        let mut parts = request.split_whitespace();
+        let method = parts.next().unwrap_or("");
+        let target = parts.next().unwrap_or("/");
+        let path = target.split(['?', '#']).next().unwrap_or("/");
+        let path = percent_decode(path);
+        let mut file = None;
+        if !path.split('/').any(|c| c == "..") {
+            let mut candidate = root.join(path.trim_start_matches('/'));
+            if candidate.is_dir() {
+                candidate = candidate.join("index.html");
+            }
+            if candidate.is_file() {
+                file = Some(candidate);
+            }
+        }
+        let (status, body, kind) = match (method, file) {
+            ("GET" | "HEAD", Some(f)) => ("200 OK", std::fs::read(&f)?, content_type(&f)),
+            ("GET" | "HEAD", None) => (
+                "404 Not Found",
+                std::fs::read(root.join("404.html")).unwrap_or_default(),
+                "text/html; charset=utf-8",
+            ),
+            _ => ("405 Method Not Allowed", Vec::new(), "text/plain"),
+        };
+        write!(
+            stream,
+            "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n\r\n",
+            body.len()
+        )?;
+        if method != "HEAD" {
+            stream.write_all(&body)?;
+        }
+        stream.flush()?;
+    }
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "woff2" => "font/woff2",
+        "woff" => "font/woff",
+        "ttf" => "font/ttf",
+        "otf" => "font/otf",
+        "eot" => "application/vnd.ms-fontobject",
+        _ => "application/octet-stream",
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The book built once for this test binary, served once.
+fn book_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| serve(support::built_book().to_path_buf()))
+}
+
+// ---- the browser driver -------------------------------------------------------------------------
+
+fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+fn driver_dir() -> PathBuf {
+    support::root().join("tests/browser")
+}
+
+/// The output folder for screenshots and figures.
+fn out_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let target = exe.ancestors().nth(3).map(Path::to_path_buf).unwrap_or_else(|| support::root().join("target"));
+    target.join("reader-experience")
+}
+
+/// Whether to run these checks: always under CI (`CI=true`); on a contributor's machine only when
+/// asked with `READER_TESTS=1`, because they take a minute or two of browser time and the
+/// edit-and-test loop should stay fast. (tests/browser.rs, a few seconds, always runs.)
+fn wanted() -> bool {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    let wanted = ci() || std::env::var("READER_TESTS").is_ok_and(|v| v == "1" || v == "true");
+    if !wanted {
+        SAID.call_once(|| {
+            eprintln!(
+                "SKIPPED: the reader-experience checks in Chromium (about 100 s) run under CI=true, \
+                 or here with READER_TESTS=1 cargo test --test reader_experience"
+            )
+        });
+    }
+    wanted
+}
+
+/// Chromium, node and the driver's npm package, or None (a skip, with a message) outside CI.
+fn driver() -> Option<PathBuf> {
+    static READY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    if !wanted() {
+        return None;
+    }
+    let chrome = support::chromium()?;
+    let ready = READY.get_or_init(|| {
+        let node = Command::new("node").arg("--version").output();
+        if !node.is_ok_and(|o| o.status.success()) {
+            return Err("no `node` on PATH (Debian: `apt-get install nodejs npm`)".into());
+        }
+        if !driver_dir().join("node_modules/playwright-core/package.json").is_file() {
+            // Only the npm package: PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD, the system's Chromium is used.
+            let mut npm = Command::new("npm");
+            npm.args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(driver_dir())
+                .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
+            match support::run_with_timeout(npm, Duration::from_secs(300)) {
+                Ok(o) if o.status.success() => {}
+                Ok(o) => {
+                    return Err(format!(
+                        "`npm ci` in tests/browser failed: {}",
+                        String::from_utf8_lossy(&o.stderr)
+                    ))
+                }
+                Err(e) => return Err(format!("`npm ci` in tests/browser: {e}")),
+            }
+        }
+        Ok(chrome.clone())
+    });
+    match ready {
+        Ok(chrome) => Some(chrome.clone()),
+        Err(e) if ci() => panic!("CI=true but the browser driver is not ready: {e}"),
+        Err(e) => {
+            eprintln!("SKIPPED: {e}; the reader-experience checks did not run.");
+            None
+        }
+    }
+}
+
+/// Run one scenario of tests/browser/reader.mjs against `base` and return what it saw. Scenarios
+/// run one at a time: the machine may have only two cores.
+fn scenario(name: &str, base: &str, env: &[(&str, String)]) -> Value {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let chrome = driver().expect("checked by the caller");
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cmd = Command::new("node");
+    cmd.arg(driver_dir().join("reader.mjs"))
+        .arg(name)
+        .arg(base)
+        .arg(out_dir())
+        .current_dir(driver_dir())
+        .env("CHROMIUM", &chrome);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = support::run_with_timeout(cmd, Duration::from_secs(600))
+        .unwrap_or_else(|e| panic!("scenario {name}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().rev().find(|l| l.starts_with('{')).unwrap_or("");
+    let value: Value = serde_json::from_str(last).unwrap_or_else(|e| {
+        panic!(
+            "scenario {name}: no result ({e})\nstdout:\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    if let Some(err) = value.get("error") {
+        panic!("scenario {name} failed in the browser: {}", err.as_str().unwrap_or(""));
+    }
+    let external = value["external"].as_array().cloned().unwrap_or_default();
+    assert!(
+        external.is_empty(),
+        "scenario {name}: the pages asked for {} resource(s) from other hosts: {external:?}",
+        external.len()
+    );
+    value
+}
+
+fn report(what: &str, problems: Vec<String>) {
+    assert!(problems.is_empty(), "{what}: {} problem(s)\n  {}", problems.len(), problems.join("\n  "));
+}
+
+/// The blocks of a chapter that get a Run button, in page order (as tests/browser.rs).
+fn runnable(blocks: &[Block]) -> Vec<&Block> {
+    blocks
+        .iter()
+        .filter(|b| b.is_rust() && !b.in_admonish)
+        .filter(|b| !b.has_attr("noplayground") && !b.has_attr("ignore"))
+        .collect()
+}
+
+/// Line by line, ignoring indentation and trailing blank lines (mdBook keeps the indentation
+/// before a hidden line's `# `; the tests drop it).
+fn same_program(a: &str, b: &str) -> bool {
+    let norm = |s: &str| -> Vec<String> {
+        let mut v: Vec<String> = s.lines().map(|l| l.trim().to_string()).collect();
+        while v.last().is_some_and(|l| l.is_empty()) {
+            v.pop();
+        }
+        v
+    };
+    norm(a) == norm(b)
+}
+
+fn chapters() -> Vec<String> {
+    support::summary_entries().into_iter().map(|(_, c)| c).collect()
+}
+
+fn html_of(chapter: &str) -> String {
+    chapter.trim_end_matches(".md").to_string() + ".html"
+}
+
+fn mermaid_count(chapter: &str) -> usize {
+    let md = support::read(&Path::new("src").join(chapter));
+    markdown::blocks(&md).iter().filter(|b| b.lang() == "mermaid").count()
+}
+
+// ---- the checks ---------------------------------------------------------------------------------
+
+/// Each diagram of two pages that hold all four kinds (flowchart, sequence, gantt, state) renders
+/// to an SVG in all five themes, and every label has a contrast of at least 4.5:1 with what is
+/// painted under it. Picking another theme redraws the diagrams in its colours without a reload.
+#[test]
+fn diagrams_render_legibly_in_every_theme_and_follow_theme_switches() {
+    if driver().is_none() {
+        return;
+    }
+    let seen = scenario("diagrams", book_url(), &[]);
+    let mut problems = Vec::new();
+    for theme in ["light", "rust", "coal", "navy", "ayu"] {
+        for (page, facts) in seen["themes"][theme].as_object().expect("per page") {
+            let chapter = page.trim_end_matches(".html").to_string() + ".md";
+            let want = mermaid_count(&chapter);
+            let diagrams = facts["diagrams"].as_array().unwrap();
+            if facts["state"] != "rendered" || diagrams.len() != want {
+                problems.push(format!(
+                    "{theme}: {page}: state {}, {} diagram(s) on the page, {want} in src/{chapter}",
+                    facts["state"],
+                    diagrams.len()
+                ));
+            }
+            if !facts["htmlClass"].as_str().unwrap_or("").split(' ').any(|c| c == theme) {
+                problems.push(format!("{theme}: {page}: the page is not in the {theme} theme: {}", facts["htmlClass"]));
+            }
+            for d in diagrams {
+                let at = format!("{theme}: {page}: diagram {}", d["index"]);
+                if d["svg"] != true {
+                    problems.push(format!("{at}: not rendered to SVG"));
+                    continue;
+                }
+                if d["width"].as_f64().unwrap_or(0.0) < 100.0 {
+                    problems.push(format!("{at}: only {}px wide", d["width"]));
+                }
+                if d["texts"].as_u64().unwrap_or(0) == 0 {
+                    problems.push(format!("{at}: no visible text"));
+                } else if d["worst"].as_f64().unwrap_or(0.0) < 4.5 {
+                    problems.push(format!(
+                        "{at}: the label `{}` has a contrast of {}:1 (under 4.5:1)",
+                        d["worstText"].as_str().unwrap_or(""),
+                        d["worst"]
+                    ));
+                }
+            }
+        }
+    }
+    let switch = &seen["switch"];
+    if switch["sameDocument"] != true || switch["backSameDocument"] != true {
+        problems.push("switching theme reloaded the page".into());
+    }
+    if switch["theme"] != "navy" || switch["back"] != "rust" {
+        problems.push(format!(
+            "after picking navy then rust the diagrams were drawn for {} then {}",
+            switch["theme"], switch["back"]
+        ));
+    }
+    let fills = |v: &Value| -> Vec<String> {
+        v.as_array().unwrap().iter().map(|d| d["fills"].to_string()).collect()
+    };
+    if fills(&switch["before"]) == fills(&switch["after"]) {
+        problems.push(format!("the diagrams kept their colours after a switch to navy: {:?}", fills(&switch["after"])));
+    }
+    if switch["after"].as_array().unwrap().iter().any(|d| d["svg"] != true || d["worst"].as_f64().unwrap_or(0.0) < 4.5) {
+        problems.push(format!("after the switch to navy: {}", switch["after"]));
+    }
+    report("diagrams", problems);
+}
+
+/// mermaid (2.6 MB) is fetched only by pages with a diagram, from any depth; a page without one
+/// (the 404 page, served at any depth) fetches none of it. Then scripts/page-weight.py: a page
+/// without a diagram weighs at most 110% of the same page built by plain mdBook.
+#[test]
+fn mermaid_loads_only_on_pages_with_diagrams_and_pages_stay_light() {
+    if driver().is_none() {
+        return;
+    }
+    let seen = scenario("weight", book_url(), &[]);
+    let mut problems = Vec::new();
+    for (page, facts) in seen["pages"].as_object().unwrap() {
+        let responses = facts["responses"].as_array().unwrap();
+        let mermaid: Vec<&Value> =
+            responses.iter().filter(|r| r["url"].as_str().unwrap_or("").ends_with("mermaid.min.js")).collect();
+        let failed: Vec<String> = responses
+            .iter()
+            .filter(|r| r["type"] != "document" && r["status"].as_u64().unwrap_or(0) >= 400)
+            .map(|r| format!("{} {}", r["status"], r["url"]))
+            .collect();
+        if !failed.is_empty() {
+            problems.push(format!("{page}: failed requests: {failed:?}"));
+        }
+        if facts["hasDiagram"] == true {
+            if mermaid.len() != 1 || mermaid[0]["status"] != 200 {
+                problems.push(format!("{page}: has diagrams, fetched mermaid {mermaid:?}"));
+            }
+            if facts["diagrams"] != "rendered" {
+                problems.push(format!("{page}: diagrams {}", facts["diagrams"]));
+            }
+        } else if !mermaid.is_empty() {
+            problems.push(format!("{page}: has no diagram but fetched {mermaid:?}"));
+        }
+    }
+    let missing = &seen["pages"]["no/such/page.html"];
+    if missing["status"] != 404 || missing["title"].as_str().unwrap_or("").is_empty() {
+        problems.push(format!("an unknown page: status {}, title {}", missing["status"], missing["title"]));
+    }
+    if !missing["bodyFont"].as_str().unwrap_or("").contains("Open Sans") {
+        problems.push(format!("the 404 page at depth 2 lost its styles: font {}", missing["bodyFont"]));
+    }
+    report("what pages fetch", problems);
+
+    // The figures, against the same book built by plain mdBook (no plugins, default settings).
+    let plain = out_dir().join("plain-mdbook");
+    build_plain_book(&plain);
+    let figures = out_dir().join("page-weight.json");
+    let mut cmd = Command::new("python3");
+    cmd.arg(support::root().join("scripts/page-weight.py"))
+        .args(["--site".as_ref(), support::built_book().as_os_str()])
+        .args(["--plain".as_ref(), plain.as_os_str()])
+        .args(["--pages", "404.html,introduction.html,part2/06c-running-many-tasks.html"])
+        .args(["--json".as_ref(), figures.as_os_str()])
+        .env("CHROMIUM", driver().unwrap());
+    let out = support::run_with_timeout(cmd, Duration::from_secs(600)).expect("scripts/page-weight.py");
+    eprintln!("{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "scripts/page-weight.py: {}\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let figures: Value = serde_json::from_str(&std::fs::read_to_string(&figures).unwrap()).unwrap();
+    let ratio = figures["404.html"]["ratio"].as_f64().expect("a ratio for 404.html");
+    assert!(ratio <= 1.10, "404.html weighs {:.0}% of plain mdBook's", ratio * 100.0);
+}
+
+/// The same markdown built by mdBook alone, with its default theme and settings.
+fn build_plain_book(dest: &Path) {
+    let _ = std::fs::remove_dir_all(dest);
+    let toml = format!(
+        "[book]\ntitle = \"Async Rust: From First Principles to Production\"\nsrc = \"src\"\n[build]\ncreate-missing = false\nbuild-dir = {:?}\n",
+        dest.display().to_string()
+    );
+    let config: mdbook::Config = toml.parse().expect("a plain configuration");
+    let book = mdbook::MDBook::load_with_config(support::root(), config).expect("the plain book loads");
+    book.build().expect("the plain book builds");
+}
+
+/// On pages with hidden lines, every Run button sends the complete program (hidden lines
+/// included, as the tests compile it) with edition 2021, the Playground link opens it, and every
+/// copy button copies it (mdBook's own copy drops the hidden lines).
+#[test]
+fn run_and_copy_use_the_complete_program() {
+    if driver().is_none() {
+        return;
+    }
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for chapter in ["part2/06a-first-async-program.md", "part1/04-async-fundamentals.md"] {
+        let md = support::read(&Path::new("src").join(chapter));
+        let blocks = markdown::blocks(&md);
+        let expected = runnable(&blocks);
+        assert!(
+            expected.iter().any(|b| b.body.iter().any(|l| l.trim_start().starts_with("# "))),
+            "src/{chapter} was picked for its hidden lines, and has none any more: pick another chapter"
+        );
+        let seen = scenario("run", book_url(), &[("PAGE", html_of(chapter))]);
+        let shown = seen["blocks"].as_array().unwrap();
+        if shown.len() != expected.len() {
+            problems.push(format!("src/{chapter}: {} runnable block(s), {} on the page", expected.len(), shown.len()));
+            continue;
+        }
+        if seen["crateRequests"].as_u64() != Some(1) {
+            problems.push(format!("src/{chapter}: {} request(s) for the Playground's crate list", seen["crateRequests"]));
+        }
+        for (b, facts) in expected.iter().zip(shown) {
+            let at = format!("src/{chapter}:{}", b.line);
+            let program = b.program();
+            let no_run = b.has_attr("no_run");
+            if facts["playVisible"] == no_run {
+                problems.push(format!("{at}: Run button shown: {} (no_run: {no_run})", facts["playVisible"]));
+            }
+            if !no_run {
+                let req = &facts["request"];
+                if req["edition"] != "2021" {
+                    problems.push(format!("{at}: Run asked for edition {}", req["edition"]));
+                }
+                if !same_program(req["code"].as_str().unwrap_or(""), &program) {
+                    problems.push(format!(
+                        "{at}: Run sent another program\n--- sent\n{}\n--- tested\n{program}",
+                        req["code"].as_str().unwrap_or("(nothing)")
+                    ));
+                }
+            }
+            // The Playground link opens the same program (tests/browser.rs checks every page).
+            if !b.has_attr("compile_fail") {
+                let link = facts["link"].as_str().unwrap_or("");
+                let query = link.split_once('?').map(|(_, q)| q).unwrap_or("");
+                let param = |k: &str| {
+                    query.split('&').find_map(|kv| kv.strip_prefix(&format!("{k}="))).map(percent_decode)
+                };
+                if param("edition").as_deref() != Some("2021")
+                    || !same_program(&param("code").unwrap_or_default(), &program)
+                {
+                    problems.push(format!("{at}: the Playground link does not open the tested program: {link}"));
+                }
+            }
+            let copied = facts["copied"].as_str().unwrap_or("(no copy button)");
+            if !same_program(copied, &program) {
+                problems.push(format!("{at}: the copy button copied another program\n--- copied\n{copied}\n--- tested\n{program}"));
+            }
+            checked += 1;
+        }
+    }
+    report("Run and copy", problems);
+    eprintln!("checked Run and copy on {checked} blocks");
+}
+
+/// An edited snippet survives a reload (localStorage); Run and the Playground link use the edit;
+/// the reset button, visible and named, brings back the book's version for good. The arrow keys
+/// move the caret while editing instead of turning the page.
+#[test]
+fn edits_survive_a_reload_and_can_be_reset() {
+    if driver().is_none() {
+        return;
+    }
+    let chapter = "part2/06a-first-async-program.md";
+    let seen = scenario("edits", book_url(), &[("PAGE", html_of(chapter))]);
+    let md = support::read(&Path::new("src").join(chapter));
+    let blocks = markdown::blocks(&md);
+    let first = runnable(&blocks)[0].program();
+    let original = seen["original"].as_str().unwrap();
+    let mut problems = Vec::new();
+    let check = |ok: bool, what: String, problems: &mut Vec<String>| {
+        if !ok {
+            problems.push(what);
+        }
+    };
+    check(same_program(original, &first), format!("the first block is not the tested program:\n{original}"), &mut problems);
+    check(seen["editLabel"] == "Edit this program", format!("edit button's aria-label: {}", seen["editLabel"]), &mut problems);
+    check(seen["resetHiddenBefore"] == true, "a reset button shows before any edit".into(), &mut problems);
+    check(
+        seen["editable"] == "plaintext-only" || seen["editable"] == "true",
+        format!("after Edit, contenteditable={}", seen["editable"]),
+        &mut problems,
+    );
+    let edited = seen["edited"].as_str().unwrap_or("");
+    check(edited.trim_end().ends_with("// edited by the reader"), format!("the edit did not take:\n{edited}"), &mut problems);
+    check(
+        same_program(edited.trim_end().trim_end_matches("// edited by the reader"), &first),
+        format!("editing starts from the complete program (hidden lines included):\n{edited}"),
+        &mut problems,
+    );
+    check(seen["stayedOnPage"] == true, "arrow keys in the editor turned the page".into(), &mut problems);
+    check(seen["afterReload"].as_str() == Some(edited), format!("after a reload the block shows:\n{}", seen["afterReload"]), &mut problems);
+    check(seen["resetVisible"] == true, "after a reload the edited block shows no reset button".into(), &mut problems);
+    check(
+        seen["resetLabel"].as_str().is_some_and(|l| l.to_lowercase().contains("reset")),
+        format!("reset button's aria-label: {}", seen["resetLabel"]),
+        &mut problems,
+    );
+    check(
+        seen["status"].as_str().is_some_and(|s| s.contains("Edited")),
+        format!("no visible note that the block is edited: {}", seen["status"]),
+        &mut problems,
+    );
+    let link = seen["linkAfterReload"].as_str().unwrap_or("");
+    check(link.contains("edited%20by%20the%20reader"), format!("the Playground link does not carry the edit: {link}"), &mut problems);
+    let run = &seen["runAfterReload"];
+    check(
+        run["code"].as_str() == Some(edited) && run["edition"] == "2021",
+        format!("Run after the reload sent {run}"),
+        &mut problems,
+    );
+    check(same_program(seen["afterReset"].as_str().unwrap_or(""), &first), format!("after reset: {}", seen["afterReset"]), &mut problems);
+    check(seen["editableAfterReset"].is_null(), "after reset the block is still being edited".into(), &mut problems);
+    check(seen["storedAfterReset"] == 0, format!("{} edit(s) still stored after reset", seen["storedAfterReset"]), &mut problems);
+    check(
+        same_program(seen["afterResetReload"].as_str().unwrap_or(""), &first),
+        format!("after reset and reload: {}", seen["afterResetReload"]),
+        &mut problems,
+    );
+    report("edits", problems);
+}
+
+/// Search finds the key terms: the chapter that teaches each one is among the first three results
+/// (a reference page such as the quick reference may come first), and following that result lands
+/// on the chapter with the term highlighted.
+#[test]
+fn search_finds_the_chapter_that_teaches_the_term() {
+    if driver().is_none() {
+        return;
+    }
+    // The chapters that teach each term.
+    let terms = serde_json::json!({
+        "Waker": ["part1/05-the-event-loop.html"],
+        "select!": ["part2/06c-running-many-tasks.html"],
+        "spawn_blocking": ["part2/06b-understanding-await.html", "part2/06f-async-vs-threads-vs-processes.html"],
+        "CancellationToken": ["part2/06c-running-many-tasks.html", "part2/06g-production-patterns.html"],
+    });
+    let seen = scenario("search", book_url(), &[("TERMS", terms.to_string())]);
+    let mut problems = Vec::new();
+    for (term, teaching) in terms.as_object().unwrap() {
+        let facts = &seen["terms"][term];
+        let rank = facts["rank"].as_i64().unwrap_or(-1);
+        if !(0..3).contains(&rank) {
+            problems.push(format!("`{term}`: none of {teaching} in the first three results: {}", facts["hits"]));
+            continue;
+        }
+        let landed = facts["landed"].as_str().unwrap_or("(nowhere)");
+        if !teaching.as_array().unwrap().iter().any(|t| t == landed) {
+            problems.push(format!("`{term}`: following the result landed on {landed}"));
+        } else if facts["marked"].as_u64().unwrap_or(0) == 0 {
+            problems.push(format!("`{term}`: {landed} does not highlight the term"));
+        }
+        eprintln!("`{term}`: result {} of {}, {landed}", rank + 1, facts["hits"]);
+    }
+    report("search", problems);
+}
+
+/// print.html holds every chapter, and every diagram of the book rendered; it opens the print
+/// dialog only once the diagrams are drawn.
+#[test]
+fn print_page_holds_every_chapter_with_its_diagrams() {
+    if driver().is_none() {
+        return;
+    }
+    let seen = scenario("print", book_url(), &[]);
+    let mut problems = Vec::new();
+    let want: usize = chapters().iter().map(|c| mermaid_count(c)).sum();
+    if seen["diagrams"].as_u64() != Some(want as u64) || seen["rendered"].as_u64() != Some(want as u64) {
+        problems.push(format!(
+            "{} diagram(s) in print.html, {} rendered, {want} in the chapters (state {})",
+            seen["diagrams"], seen["rendered"], seen["state"]
+        ));
+    }
+    let text = seen["text"].as_str().unwrap_or("");
+    for chapter in chapters() {
+        let md = support::read(&Path::new("src").join(&chapter));
+        let title = md.lines().find_map(|l| l.strip_prefix("# ")).unwrap_or("").replace('`', "");
+        if title.is_empty() || !text.contains(title.trim()) {
+            problems.push(format!("print.html lacks src/{chapter} (`{title}`)"));
+        }
+    }
+    if seen["printed"] != serde_json::json!(["rendered"]) {
+        problems.push(format!(
+            "print.html should open the print dialog once, after its diagrams are drawn; it did when they were: {}",
+            seen["printed"]
+        ));
+    }
+    if let Some(shown) = seen["printHidden"].as_array().filter(|a| !a.is_empty()) {
+        problems.push(format!("when printed, the page still shows {shown:?}"));
+    }
+    report("print.html", problems);
+}
+
+/// The 404 page, an edit link per page naming its own file, arrow keys between chapters, an
+/// accessible name on every control a reader can operate (an aria-label on every button we add),
+/// and callouts readable in every theme (text at least 4.5:1 against its background).
+#[test]
+fn navigation_edit_links_accessible_names_and_readable_callouts() {
+    if driver().is_none() {
+        return;
+    }
+    let pages: Vec<String> = chapters().iter().map(|c| html_of(c)).collect();
+    let seen = scenario("navigation", book_url(), &[("PAGES", serde_json::to_string(&pages).unwrap())]);
+    let mut problems = Vec::new();
+    let entries = chapters();
+    let second = html_of(&entries[1]);
+    if seen["afterRight"] != second.as_str() || seen["afterLeft"] != "introduction.html" {
+        problems.push(format!(
+            "from introduction.html, → went to {} (want {second}) and ← back to {}",
+            seen["afterRight"], seen["afterLeft"]
+        ));
+    }
+    let focus = &seen["focus"];
+    if focus["focused"] != true || focus["opacity"] != "1" {
+        problems.push(format!("a code block's buttons cannot take the keyboard focus, or stay invisible with it: {focus}"));
+    }
+    for chapter in &entries {
+        let rel = html_of(chapter);
+        let facts = &seen["pages"][&rel];
+        let want = format!("https://github.com/async-rust-book/async-rust-book/edit/main/src/{chapter}");
+        if facts["edit"] != want.as_str() {
+            problems.push(format!("{rel}: edit link {} (want {want})", facts["edit"]));
+        }
+        if facts["editLabel"].as_str().unwrap_or("").is_empty() {
+            problems.push(format!("{rel}: the edit link has no accessible name"));
+        }
+        for list in ["unnamed", "oursWithoutAriaLabel"] {
+            if let Some(items) = facts[list].as_array().filter(|a| !a.is_empty()) {
+                problems.push(format!("{rel}: controls without a name ({list}): {items:?}"));
+            }
+        }
+        if facts["editButtons"] != facts["playgrounds"] {
+            problems.push(format!("{rel}: {} runnable block(s), {} edit button(s)", facts["playgrounds"], facts["editButtons"]));
+        }
+    }
+    let nf = &seen["notFound"];
+    if nf["status"] != 404 || nf["h1"] != "Page not found" || nf["styled"] != "fixed" {
+        problems.push(format!("the 404 page at depth 2: {nf}"));
+    }
+    if nf["firstLinkStatus"] != 200 {
+        problems.push(format!("the 404 page's first link does not resolve: {nf}"));
+    }
+    for (theme, callouts) in seen["callouts"].as_object().unwrap() {
+        let callouts = callouts.as_array().unwrap();
+        if callouts.is_empty() {
+            problems.push(format!("{theme}: no callout found to check"));
+        }
+        for c in callouts {
+            for part in ["title", "body"] {
+                if let Some(r) = c[part].as_f64() {
+                    if r < 4.5 {
+                        problems.push(format!("{theme}: {}: a `{}` callout's {part} has a contrast of {r}:1", c["page"], c["kind"]));
+                    }
+                }
+            }
+        }
+    }
+    report("navigation and accessibility", problems);
+}
+
+/// scripts/package-offline.sh zips the book; unpacked and opened from disk (file://), pages,
+/// diagrams, fonts and search work.
+#[test]
+fn offline_copy_works_from_disk() {
+    if driver().is_none() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let zip = work.path().join("book.zip");
+    let mut cmd = Command::new("bash");
+    cmd.arg(support::root().join("scripts/package-offline.sh"))
+        .args(["--site".as_ref(), support::built_book().as_os_str()])
+        .arg(&zip);
+    let out = support::run_with_timeout(cmd, Duration::from_secs(300)).expect("scripts/package-offline.sh");
+    assert!(
+        out.status.success(),
+        "scripts/package-offline.sh failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let unpacked = work.path().join("unpacked");
+    let mut unzip = Command::new("python3");
+    unzip.args(["-m", "zipfile", "-e"]).arg(&zip).arg(&unpacked);
+    let out = support::run_with_timeout(unzip, Duration::from_secs(120)).expect("unzip");
+    assert!(out.status.success(), "unzip: {}", String::from_utf8_lossy(&out.stderr));
+    // The archive holds one folder, named after the book.
+    let roots: Vec<PathBuf> = std::fs::read_dir(&unpacked).unwrap().flatten().map(|e| e.path()).collect();
+    assert_eq!(roots.len(), 1, "the archive should hold one folder, not {roots:?}");
+    let root = &roots[0];
+    assert!(root.join("index.html").is_file() && root.join("searchindex.js").is_file(), "{} lacks index.html or searchindex.js", root.display());
+    assert!(root.join("README.txt").is_file(), "the archive has no README.txt telling how to open it");
+
+    let base = format!("file://{}/", root.display());
+    let seen = scenario("offline", &base, &[]);
+    let mut problems = Vec::new();
+    if seen["index"]["diagrams"] != "rendered" || seen["index"]["svgs"].as_u64().unwrap_or(0) == 0 {
+        problems.push(format!("index.html from disk: {}", seen["index"]));
+    }
+    if seen["deep"]["diagrams"] != "rendered" || seen["deep"]["svgs"] != seen["deep"]["total"] {
+        problems.push(format!("part2/06c from disk: {}", seen["deep"]));
+    }
+    if seen["deep"]["fontLoaded"] != true {
+        problems.push("part2/06c from disk: the Open Sans font did not load".into());
+    }
+    let landed = seen["searchLanded"].as_str().unwrap_or("");
+    if !landed.starts_with("file://") || !landed.contains("part1/05-the-event-loop.html") {
+        problems.push(format!("search for Waker from disk: results {}, landed on {landed}", seen["search"]));
+    }
+    if let Some(errors) = seen["errors"].as_array().filter(|e| !e.is_empty()) {
+        problems.push(format!("script errors: {errors:?}"));
+    }
+    report("offline copy", problems);
+}
+
+/// Screenshots of three representative pages in a light and a dark theme, for review:
+/// target/reader-experience/screenshots/.
+#[test]
+fn screenshots_for_review() {
+    if driver().is_none() {
+        return;
+    }
+    let seen = scenario("screenshots", book_url(), &[]);
+    let files = seen["files"].as_array().unwrap();
+    assert_eq!(files.len(), 6, "three pages in two themes: {files:?}");
+    for f in files {
+        let path = PathBuf::from(f.as_str().unwrap());
+        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 20_000, "{}: {len} bytes, too small to show a page", path.display());
+    }
+    eprintln!("screenshots in {}", out_dir().join("screenshots").display());
+}
