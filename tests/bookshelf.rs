@@ -704,3 +704,40 @@ fn load_generator_reports_rates_and_percentiles() {
         assert_eq!(cols[2], "0", "no errors: {row}");
     }
 }
+
+/// The load generator (examples/load_generator.rs), at a small size: it starts its own bookshelf,
+/// answers every request, and shows the lesson of the chapter's table: a handler that blocks the
+/// executor is many times slower under concurrent load than one that awaits.
+#[test]
+fn load_generator_measures_async_against_blocking_handlers() {
+    let output = common::run_example(
+        "load_generator",
+        &[
+            "--users", "20", "--requests", "100", "--max-secs", "10", "--ms", "20",
+            "--endpoints", "slow,slow-blocking",
+        ],
+    );
+    let stdout = common::stdout_of(&output);
+    // Columns: endpoint, requests, errors, secs, req/s, p50 ms, p90 ms, p99 ms.
+    let row = |endpoint: &str| -> Vec<f64> {
+        let line = stdout
+            .lines()
+            .find(|l| l.split_whitespace().next().is_some_and(|e| e.starts_with(endpoint)))
+            .unwrap_or_else(|| panic!("no row for {endpoint} in:\n{stdout}"));
+        line.split_whitespace().skip(1).map(|n| n.parse().unwrap_or(f64::NAN)).collect()
+    };
+    let awaiting = row("/slow?");
+    let blocking = row("/slow-blocking?");
+    for (name, r) in [("/slow", &awaiting), ("/slow-blocking", &blocking)] {
+        assert_eq!(r[0], 100.0, "{name}: every request answered:\n{stdout}");
+        assert_eq!(r[1], 0.0, "{name}: no errors:\n{stdout}");
+    }
+    // 20 users, 20 ms each: awaiting, they overlap (p50 near 20 ms); blocking, the runtime's few
+    // worker threads serve them a couple at a time (p50 near 200 ms on two cores).
+    assert!(
+        blocking[4] > 2.0 * awaiting[4],
+        "blocking p50 {} ms should be far above awaiting p50 {} ms:\n{stdout}",
+        blocking[4],
+        awaiting[4]
+    );
+}

@@ -1,1 +1,0 @@
-//! The book has no library code: this crate exists to hold the snippets, examples and checks.
