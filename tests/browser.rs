@@ -8,35 +8,7 @@ mod support;
 
 use std::path::Path;
 
-use support::markdown::{self, Block};
-
-/// The blocks of a chapter that get a Run button and a Playground link, in page order.
-fn runnable(blocks: &[Block]) -> Vec<&Block> {
-    blocks
-        .iter()
-        .filter(|b| b.is_rust() && !b.in_admonish)
-        .filter(|b| !b.has_attr("noplayground") && !b.has_attr("ignore") && !b.has_attr("compile_fail"))
-        .collect()
-}
-
-/// `%XX` escapes (UTF-8) back to text.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+use support::markdown;
 
 fn html_unescape(s: &str) -> String {
     s.replace("&quot;", "\"")
@@ -67,19 +39,6 @@ fn playground_links(dom: &str) -> Vec<String> {
     out
 }
 
-/// Compare programs line by line, ignoring each line's indentation and trailing blank lines:
-/// mdBook keeps the indentation before a hidden line's `# `, the tests drop it.
-fn same_program(a: &str, b: &str) -> bool {
-    let norm = |s: &str| -> Vec<String> {
-        let mut v: Vec<String> = s.lines().map(|l| l.trim().to_string()).collect();
-        while v.last().is_some_and(|l| l.is_empty()) {
-            v.pop();
-        }
-        v
-    };
-    norm(a) == norm(b)
-}
-
 #[test]
 fn playground_links_carry_the_tested_programs() {
     let Some(chrome) = support::chromium() else { return };
@@ -93,7 +52,8 @@ fn playground_links_carry_the_tested_programs() {
     for (_, chapter) in support::summary_entries() {
         let md = support::read(&Path::new("src").join(&chapter));
         let blocks = markdown::blocks(&md);
-        for b in runnable(&blocks) {
+        // Every block with a Run button also gets a Playground link, but for compile_fail blocks.
+        for b in blocks.iter().filter(|b| support::has_run_button(b) && !b.has_attr("compile_fail")) {
             expected.push((format!("src/{chapter}:{}", b.line), b.program()));
         }
         // Blocks from examples/ name the command that runs the whole program.
@@ -132,8 +92,8 @@ fn playground_links_carry_the_tested_programs() {
                 problems.push(format!("{at}: the Playground link has {key}={:?}, not {want}", get(key)));
             }
         }
-        let code = percent_decode(get("code").unwrap_or(""));
-        if !same_program(&code, program) {
+        let code = support::percent_decode(get("code").unwrap_or(""));
+        if !support::same_program(&code, program) {
             problems.push(format!(
                 "{at}: the Playground link's program differs from the tested one\n--- link\n{code}\n--- tested\n{program}"
             ));

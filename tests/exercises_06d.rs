@@ -12,22 +12,15 @@ mod common;
 
 use std::collections::HashMap;
 
-/// The `key=value` fields of the line that starts with `prefix:`.
+/// The numbers of the report line that starts with `prefix:`.
 fn fields(stdout: &str, prefix: &str) -> HashMap<String, i64> {
-    let line = stdout
-        .lines()
-        .find(|l| l.starts_with(&format!("{prefix}:")))
-        .unwrap_or_else(|| panic!("no `{prefix}:` line in the output:\n{stdout}"));
-    line.split_whitespace()
-        .skip(1)
-        .map(|kv| {
-            let (k, v) = kv
-                .split_once('=')
-                .unwrap_or_else(|| panic!("`{kv}` in `{line}` is not key=value"));
-            let v = v
+    common::fields(stdout, prefix)
+        .into_iter()
+        .map(|(k, v)| {
+            let n = v
                 .parse()
-                .unwrap_or_else(|_| panic!("`{v}` in `{line}` is not a number"));
-            (k.to_string(), v)
+                .unwrap_or_else(|_| panic!("`{k}={v}` in the `{prefix}:` line is not a number"));
+            (k, n)
         })
         .collect()
 }

@@ -5,21 +5,6 @@ mod common;
 
 use std::collections::HashMap;
 
-/// The `key=value` fields of the line that starts with `prefix:`.
-fn fields(stdout: &str, prefix: &str) -> HashMap<String, String> {
-    let line = stdout
-        .lines()
-        .find(|l| l.starts_with(&format!("{prefix}:")))
-        .unwrap_or_else(|| panic!("no `{prefix}:` line in the output:\n{stdout}"));
-    line.split_whitespace()
-        .skip(1)
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').expect("key=value");
-            (k.to_string(), v.to_string())
-        })
-        .collect()
-}
-
 fn number(f: &HashMap<String, String>, key: &str) -> f64 {
     f[key]
         .parse()
@@ -30,7 +15,7 @@ fn number(f: &HashMap<String, String>, key: &str) -> f64 {
 fn async_and_threads_overlap_io_and_every_cpu_method_agrees() {
     let out = common::stdout_of(&common::run_example("exercise6_solution", &[]));
 
-    let io = fields(&out, "io");
+    let io = common::fields(&out, "io");
     let requests = number(&io, "requests");
     let latency = number(&io, "latency_ms");
     let sequential = number(&io, "sequential_ms");
@@ -50,7 +35,7 @@ fn async_and_threads_overlap_io_and_every_cpu_method_agrees() {
         );
     }
 
-    let cpu = fields(&out, "cpu");
+    let cpu = common::fields(&out, "cpu");
     assert_eq!(
         cpu["agree"], "true",
         "sequential, rayon and processes agree:\n{out}"

@@ -60,7 +60,7 @@ fn respond(root: &Path, mut stream: TcpStream) -> std::io::Result<()> {
         let method = parts.next().unwrap_or("");
         let target = parts.next().unwrap_or("/");
         let path = target.split(['?', '#']).next().unwrap_or("/");
-        let path = percent_decode(path);
+        let path = support::percent_decode(path);
         let mut file = None;
         if !path.split('/').any(|c| c == "..") {
             let mut candidate = root.join(path.trim_start_matches('/'));
@@ -107,24 +107,6 @@ fn content_type(path: &Path) -> &'static str {
         "eot" => "application/vnd.ms-fontobject",
         _ => "application/octet-stream",
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The book built once for this test binary, served once.
@@ -248,28 +230,6 @@ fn scenario(name: &str, base: &str, env: &[(&str, String)]) -> Value {
 
 fn report(what: &str, problems: Vec<String>) {
     assert!(problems.is_empty(), "{what}: {} problem(s)\n  {}", problems.len(), problems.join("\n  "));
-}
-
-/// The blocks of a chapter that get a Run button, in page order (as tests/browser.rs).
-fn runnable(blocks: &[Block]) -> Vec<&Block> {
-    blocks
-        .iter()
-        .filter(|b| b.is_rust() && !b.in_admonish)
-        .filter(|b| !b.has_attr("noplayground") && !b.has_attr("ignore"))
-        .collect()
-}
-
-/// Line by line, ignoring indentation and trailing blank lines (mdBook keeps the indentation
-/// before a hidden line's `# `; the tests drop it).
-fn same_program(a: &str, b: &str) -> bool {
-    let norm = |s: &str| -> Vec<String> {
-        let mut v: Vec<String> = s.lines().map(|l| l.trim().to_string()).collect();
-        while v.last().is_some_and(|l| l.is_empty()) {
-            v.pop();
-        }
-        v
-    };
-    norm(a) == norm(b)
 }
 
 fn chapters() -> Vec<String> {
@@ -447,7 +407,7 @@ fn run_and_copy_use_the_complete_program() {
     for chapter in ["part2/06a-first-async-program.md", "part1/04-async-fundamentals.md"] {
         let md = support::read(&Path::new("src").join(chapter));
         let blocks = markdown::blocks(&md);
-        let expected = runnable(&blocks);
+        let expected: Vec<&Block> = blocks.iter().filter(|b| support::has_run_button(b)).collect();
         assert!(
             expected.iter().any(|b| b.body.iter().any(|l| l.trim_start().starts_with("# "))),
             "src/{chapter} was picked for its hidden lines, and has none any more: pick another chapter"
@@ -473,7 +433,7 @@ fn run_and_copy_use_the_complete_program() {
                 if req["edition"] != "2021" {
                     problems.push(format!("{at}: Run asked for edition {}", req["edition"]));
                 }
-                if !same_program(req["code"].as_str().unwrap_or(""), &program) {
+                if !support::same_program(req["code"].as_str().unwrap_or(""), &program) {
                     problems.push(format!(
                         "{at}: Run sent another program\n--- sent\n{}\n--- tested\n{program}",
                         req["code"].as_str().unwrap_or("(nothing)")
@@ -485,16 +445,16 @@ fn run_and_copy_use_the_complete_program() {
                 let link = facts["link"].as_str().unwrap_or("");
                 let query = link.split_once('?').map(|(_, q)| q).unwrap_or("");
                 let param = |k: &str| {
-                    query.split('&').find_map(|kv| kv.strip_prefix(&format!("{k}="))).map(percent_decode)
+                    query.split('&').find_map(|kv| kv.strip_prefix(&format!("{k}="))).map(support::percent_decode)
                 };
                 if param("edition").as_deref() != Some("2021")
-                    || !same_program(&param("code").unwrap_or_default(), &program)
+                    || !support::same_program(&param("code").unwrap_or_default(), &program)
                 {
                     problems.push(format!("{at}: the Playground link does not open the tested program: {link}"));
                 }
             }
             let copied = facts["copied"].as_str().unwrap_or("(no copy button)");
-            if !same_program(copied, &program) {
+            if !support::same_program(copied, &program) {
                 problems.push(format!("{at}: the copy button copied another program\n--- copied\n{copied}\n--- tested\n{program}"));
             }
             checked += 1;
@@ -516,7 +476,7 @@ fn edits_survive_a_reload_and_can_be_reset() {
     let seen = scenario("edits", book_url(), &[("PAGE", html_of(chapter))]);
     let md = support::read(&Path::new("src").join(chapter));
     let blocks = markdown::blocks(&md);
-    let first = runnable(&blocks)[0].program();
+    let first = blocks.iter().find(|b| support::has_run_button(b)).expect("a runnable block").program();
     let original = seen["original"].as_str().unwrap();
     let mut problems = Vec::new();
     let check = |ok: bool, what: String, problems: &mut Vec<String>| {
@@ -524,7 +484,7 @@ fn edits_survive_a_reload_and_can_be_reset() {
             problems.push(what);
         }
     };
-    check(same_program(original, &first), format!("the first block is not the tested program:\n{original}"), &mut problems);
+    check(support::same_program(original, &first), format!("the first block is not the tested program:\n{original}"), &mut problems);
     check(seen["editLabel"] == "Edit this program", format!("edit button's aria-label: {}", seen["editLabel"]), &mut problems);
     check(seen["resetHiddenBefore"] == true, "a reset button shows before any edit".into(), &mut problems);
     check(
@@ -535,7 +495,7 @@ fn edits_survive_a_reload_and_can_be_reset() {
     let edited = seen["edited"].as_str().unwrap_or("");
     check(edited.trim_end().ends_with("// edited by the reader"), format!("the edit did not take:\n{edited}"), &mut problems);
     check(
-        same_program(edited.trim_end().trim_end_matches("// edited by the reader"), &first),
+        support::same_program(edited.trim_end().trim_end_matches("// edited by the reader"), &first),
         format!("editing starts from the complete program (hidden lines included):\n{edited}"),
         &mut problems,
     );
@@ -560,11 +520,11 @@ fn edits_survive_a_reload_and_can_be_reset() {
         format!("Run after the reload sent {run}"),
         &mut problems,
     );
-    check(same_program(seen["afterReset"].as_str().unwrap_or(""), &first), format!("after reset: {}", seen["afterReset"]), &mut problems);
+    check(support::same_program(seen["afterReset"].as_str().unwrap_or(""), &first), format!("after reset: {}", seen["afterReset"]), &mut problems);
     check(seen["editableAfterReset"].is_null(), "after reset the block is still being edited".into(), &mut problems);
     check(seen["storedAfterReset"] == 0, format!("{} edit(s) still stored after reset", seen["storedAfterReset"]), &mut problems);
     check(
-        same_program(seen["afterResetReload"].as_str().unwrap_or(""), &first),
+        support::same_program(seen["afterResetReload"].as_str().unwrap_or(""), &first),
         format!("after reset and reload: {}", seen["afterResetReload"]),
         &mut problems,
     );

@@ -98,3 +98,21 @@ pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> Result<Output, Str
 pub fn stdout_of(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// The `key=value` fields of the output line that starts with `prefix:`, e.g.
+/// `race: expected=400 got=400` gives {"expected": "400", "got": "400"}.
+pub fn fields(stdout: &str, prefix: &str) -> std::collections::HashMap<String, String> {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{prefix}:")))
+        .unwrap_or_else(|| panic!("no `{prefix}:` line in the output:\n{stdout}"));
+    line.split_whitespace()
+        .skip(1)
+        .map(|kv| {
+            let (k, v) = kv
+                .split_once('=')
+                .unwrap_or_else(|| panic!("`{kv}` in `{line}` is not key=value"));
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}

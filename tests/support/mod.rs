@@ -183,3 +183,41 @@ pub fn rendered_dom(chrome: &Path, page: &Path) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// A block that gets mdBook's Run button: a rust block outside callouts, not `noplayground` or
+/// `ignore`. (A `compile_fail` block has one too, to show the error; it gets no Playground link.)
+pub fn has_run_button(b: &markdown::Block) -> bool {
+    b.is_rust() && !b.in_admonish && !b.has_attr("noplayground") && !b.has_attr("ignore")
+}
+
+/// `%XX` escapes (UTF-8) back to text.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Compare programs line by line, ignoring each line's indentation and trailing blank lines:
+/// mdBook keeps the indentation before a hidden line's `# `, the tests drop it.
+pub fn same_program(a: &str, b: &str) -> bool {
+    let norm = |s: &str| -> Vec<String> {
+        let mut v: Vec<String> = s.lines().map(|l| l.trim().to_string()).collect();
+        while v.last().is_some_and(|l| l.is_empty()) {
+            v.pop();
+        }
+        v
+    };
+    norm(a) == norm(b)
+}
