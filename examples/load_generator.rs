@@ -46,9 +46,10 @@ struct Service(Child);
 
 impl Drop for Service {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.0.id().to_string()])
-            .status();
+        // Ctrl-C first, so the service shuts down gracefully. SAFETY: kill(2) on our own child.
+        if let Ok(pid) = libc::pid_t::try_from(self.0.id()) {
+            unsafe { libc::kill(pid, libc::SIGINT) };
+        }
         for _ in 0..100 {
             if let Ok(Some(_)) = self.0.try_wait() {
                 return;

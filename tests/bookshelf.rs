@@ -83,11 +83,10 @@ impl Service {
 
     /// Send SIGINT, as Ctrl-C in a terminal would.
     fn interrupt(&self) {
-        let status = std::process::Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -INT failed");
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
+        // SAFETY: kill(2) on our own child process with a valid signal.
+        let sent = unsafe { libc::kill(pid, libc::SIGINT) };
+        assert_eq!(sent, 0, "sending SIGINT to the service failed");
     }
 
     fn wait_exit(&mut self, limit: Duration) -> ExitStatus {

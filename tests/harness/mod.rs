@@ -215,10 +215,10 @@ mod watchdog {
                 let first = *seen.entry(key.clone()).or_insert_with(Instant::now);
                 alive.push(key);
                 if first.elapsed() >= limit {
-                    let killed = std::process::Command::new("kill")
-                        .args(["-KILL", &pid])
-                        .status()
-                        .is_ok_and(|s| s.success());
+                    // SAFETY: kill(2) with a pid we just read from /proc and a valid signal.
+                    let killed = pid
+                        .parse::<libc::pid_t>()
+                        .is_ok_and(|pid| unsafe { libc::kill(pid, libc::SIGKILL) } == 0);
                     if killed {
                         KILLS.fetch_add(1, Ordering::SeqCst);
                     }
