@@ -78,7 +78,7 @@ pub fn snippet(s: &Snippet) {
         Mode::Run => {
             let kills = watchdog::kills();
             let start = Instant::now();
-            if attempt(|| skeptic::rt::run_test(s.root, s.out, s.triple, s.text)).is_err() {
+            if run(s).is_err() {
                 panic!("{}", explain_failure(s, start, kills));
             }
         }
@@ -88,7 +88,7 @@ pub fn snippet(s: &Snippet) {
             }
             let kills = watchdog::kills();
             let start = Instant::now();
-            match attempt(|| skeptic::rt::run_test(s.root, s.out, s.triple, s.text)) {
+            match run(s) {
                 Ok(()) => panic!("{at}: this `should_panic` snippet ran to the end without panicking"),
                 Err(()) if timed_out(start, kills) => panic!(
                     "{at}: this `should_panic` snippet was still running after {:?} and was stopped: a hang is not a panic",
@@ -134,6 +134,33 @@ pub fn compile_fail(s: &Snippet) {
 /// (ours names the file and line).
 fn attempt(f: impl FnOnce()) -> Result<(), ()> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|_| ())
+}
+
+/// Compile (or fetch from the cache) and run the snippet.
+///
+/// Linux refuses to start a program while any process holds it open for writing ("Text file
+/// busy", ETXTBSY). skeptic writes each new binary into its cache and runs it at once, while other
+/// snippets are being spawned on other threads; a child forked in that instant briefly inherits the
+/// cache file's write handle. That is a property of the machine, not of the snippet, so it is
+/// retried: only that error, a few times. Any other failure is the snippet's own.
+fn run(s: &Snippet) -> Result<(), ()> {
+    for _ in 0..3 {
+        match catch_unwind(AssertUnwindSafe(|| skeptic::rt::run_test(s.root, s.out, s.triple, s.text))) {
+            Ok(()) => return Ok(()),
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| payload.downcast_ref::<&str>().copied())
+                    .unwrap_or("");
+                if !message.contains("Text file busy") {
+                    return Err(());
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+    Err(())
 }
 
 fn timed_out(start: Instant, kills_before: usize) -> bool {
