@@ -4,7 +4,8 @@
 //  - every runnable snippet can be edited in place (the pencil button). An edit is kept in the
 //    browser (localStorage) and survives a reload; an edited snippet shows a reset button that
 //    brings back the book's version. Run, Copy and "Open in the Rust Playground" use the edited
-//    program. No editor library is loaded: the block becomes a plain-text editable area.
+//    program. No editor library is loaded: the block becomes a plain-text editable area;
+//  - the checkboxes of a self-assessment checklist can be ticked, and the ticks are remembered.
 (function reader() {
     'use strict';
 
@@ -191,8 +192,34 @@
         }
     }
 
+    // ---- self-assessment checklists ------------------------------------------------------------
+    // A markdown task list (`- [ ] ...`) renders as disabled checkboxes. Make them tickable, name
+    // each one after its item for screen readers, and remember the ticks in this browser.
+    function setUpChecklists() {
+        var s = storage();
+        var boxes = document.querySelectorAll('.content li > input[type="checkbox"][disabled]');
+        Array.prototype.forEach.call(boxes, function (box, index) {
+            var item = box.parentNode;
+            var key = PREFIX.replace('snippet', 'checklist') + pageId() + '#' + index;
+            box.disabled = false;
+            box.setAttribute('aria-label', item.textContent.trim());
+            box.checked = !!(s && s.getItem(key) === '1');
+            box.addEventListener('change', function () {
+                if (!s) {
+                    return;
+                }
+                if (box.checked) {
+                    s.setItem(key, '1');
+                } else {
+                    s.removeItem(key);
+                }
+            });
+        });
+    }
+
     function init() {
         Array.prototype.forEach.call(document.querySelectorAll('pre.playground'), setUp);
+        setUpChecklists();
         // mdBook's search field has only a placeholder: give it a name screen readers announce.
         var searchbar = document.getElementById('searchbar');
         if (searchbar && !searchbar.getAttribute('aria-label')) {
