@@ -69,6 +69,20 @@ impl Block {
             .any(|l| l.contains("{{#include") || l.contains("{{#rustdoc_include"))
     }
 
+    /// For a block shown from a program in `examples/`: the program its first line names,
+    /// `// examples/bookshelf.rs` -> `examples/bookshelf.rs`.
+    pub fn example_path(&self) -> Option<&str> {
+        let named = self.body.first()?.trim().strip_prefix("//")?.trim();
+        (named.starts_with("examples/") && named.ends_with(".rs")).then_some(named)
+    }
+
+    /// The name `cargo run --example` takes for that program: `examples/bookshelf.rs` and
+    /// `examples/bookshelf/main.rs` are both `bookshelf`.
+    pub fn example_name(&self) -> Option<&str> {
+        let path = self.example_path()?.strip_prefix("examples/")?;
+        Some(path.strip_suffix("/main.rs").or_else(|| path.strip_suffix(".rs"))?)
+    }
+
     /// The program as the compiler, the Playground and the tests see it: hidden `# ` lines kept,
     /// with their marker removed (the same rule as mdBook's and skeptic's).
     pub fn program(&self) -> String {
@@ -81,12 +95,23 @@ impl Block {
     }
 }
 
+/// What the HTML comment `<!-- KEY: text -->` on the line directly above a block's fence says:
+/// `ignore` gives an ignored block's reason, `compile_fail` the message of an error without a code.
+pub fn note_above(lines: &[&str], b: &Block, key: &str) -> Option<String> {
+    let above = lines.get(b.line.checked_sub(2)?)?.trim();
+    let text = above
+        .strip_prefix("<!-- ")?
+        .strip_prefix(key)?
+        .strip_prefix(':')?
+        .strip_suffix("-->")?
+        .trim();
+    (!text.is_empty()).then(|| text.to_string())
+}
+
 /// The compiler message a `compile_fail` block expects, for an error that has no code: written on the
 /// line directly above the fence as `<!-- compile_fail: future cannot be sent between threads safely -->`.
 pub fn expected_message(lines: &[&str], b: &Block) -> Option<String> {
-    let above = lines.get(b.line.checked_sub(2)?)?.trim();
-    let message = above.strip_prefix("<!-- compile_fail:")?.strip_suffix("-->")?.trim();
-    (!message.is_empty()).then(|| message.to_string())
+    note_above(lines, b, "compile_fail")
 }
 
 /// `E` followed by four digits.

@@ -110,13 +110,7 @@ fn check_rust_block(file: &str, lines: &[&str], b: &Block, problems: &mut Vec<St
         problems.push(format!("{at}: error code {codes:?} without `compile_fail`"));
     }
     if b.has_attr("ignore") {
-        let above = b.line.checked_sub(2).and_then(|i| lines.get(i)).map(|l| l.trim());
-        let reason = above
-            .and_then(|l| l.strip_prefix("<!-- ignore:"))
-            .and_then(|l| l.strip_suffix("-->"))
-            .map(str::trim)
-            .unwrap_or("");
-        if reason.is_empty() {
+        if markdown::note_above(lines, b, "ignore").is_none() {
             problems.push(format!(
                 "{at}: an `ignore` block carries its reason on the line above: `<!-- ignore: why this block cannot be tested -->`"
             ));
@@ -150,10 +144,7 @@ fn check_included_example(file: &str, b: &Block, problems: &mut Vec<String>) {
         ));
     }
     let first = b.body.first().map(|l| l.trim()).unwrap_or("");
-    let named = first.strip_prefix("//").map(str::trim).unwrap_or("");
-    let example_ok = named.starts_with("examples/")
-        && (named.ends_with(".rs"))
-        && support::root().join(named).is_file();
+    let example_ok = b.example_path().is_some_and(|path| support::root().join(path).is_file());
     if !example_ok {
         problems.push(format!(
             "{at}: a block taken from examples/ starts with a line naming its program, e.g. `// examples/bookshelf.rs` (found `{first}`)"
@@ -411,6 +402,8 @@ fn book_builds_and_its_pages_hold_together() {
     let mut problems = Vec::new();
     let mut pages = Vec::new();
     collect(site, &mut pages);
+    // Pages that links point into with an #anchor, each read once.
+    let mut linked: BTreeMap<PathBuf, String> = BTreeMap::new();
     assert!(site.join("404.html").is_file(), "the build has no 404.html (book.toml: input-404)");
     assert!(site.join("print.html").is_file(), "the build has no print.html");
     assert!(site.join("searchindex.js").is_file() || site.join("searchindex.json").is_file(), "the build has no search index");
@@ -474,7 +467,9 @@ fn book_builds_and_its_pages_hold_together() {
                 continue;
             }
             if let Some(anchor) = anchor.filter(|a| !a.is_empty()) {
-                let body = std::fs::read_to_string(&full).unwrap_or_default();
+                let body = linked
+                    .entry(full.clone())
+                    .or_insert_with(|| std::fs::read_to_string(&full).unwrap_or_default());
                 if !body.contains(&format!("id=\"{anchor}\"")) {
                     problems.push(format!("{rel}: link `{href}`: {} has no element with id `{anchor}`", target.display()));
                 }
