@@ -4,6 +4,7 @@ use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpg
 use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
+use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
@@ -39,35 +40,60 @@ async fn stream_events(
     {
         return;
     }
-    loop {
+    // Why the loop ends decides how: when the server is going away, it says goodbye first.
+    let going_away = loop {
         tokio::select! {
-            _ = shutdown.cancelled() => {
-                let bye = CloseFrame { code: close_code::AWAY, reason: "server shutting down".into() };
-                let _ = socket.send(Message::Close(Some(bye))).await;
-                break;
-            }
+            // Shutdown is checked first: once it has begun, goodbye wins over pending events.
+            biased;
+            _ = shutdown.cancelled() => break true,
             event = events.recv() => match event {
                 Ok(event) => {
                     if send_json(&mut socket, &event).await.is_err() {
-                        break; // the client went away
+                        break false; // the client went away
                     }
                 }
                 // This client fell more than the channel's capacity behind: tell it, carry on.
                 Err(RecvError::Lagged(missed)) => {
                     let note = serde_json::json!({ "type": "lagged", "missed": missed });
                     if send_json(&mut socket, &note).await.is_err() {
-                        break;
+                        break false;
                     }
                 }
-                Err(RecvError::Closed) => break,
+                // The event channel closes only when the server itself is going away.
+                Err(RecvError::Closed) => break true,
             },
             incoming = socket.recv() => match incoming {
                 // Pings are answered by axum; other client messages are ignored.
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break false,
                 Some(Ok(_)) => {}
             },
         }
+    };
+    if going_away {
+        say_goodbye(socket).await;
     }
+}
+
+/// Send a Close frame (1001, "going away"), then complete the closing handshake: read (and drop)
+/// what the client still sends, up to its own Close. Closing the connection with its messages
+/// unread would make the OS answer with a reset, and the client could lose our Close frame. A
+/// second at most, so one silent client cannot hold up the shutdown.
+async fn say_goodbye(mut socket: WebSocket) {
+    let bye = CloseFrame {
+        code: close_code::AWAY,
+        reason: "server shutting down".into(),
+    };
+    if socket.send(Message::Close(Some(bye))).await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 // ANCHOR_END: ws
 
