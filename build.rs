@@ -56,9 +56,16 @@ fn main() {
                 continue;
             }
         };
-        let blocks: Vec<markdown::Block> = markdown::blocks(&text)
-            .into_iter()
-            .filter(|b| b.is_rust() && !b.in_admonish && b.closed)
+        let all = markdown::blocks(&text);
+        let lines: Vec<&str> = text.lines().collect();
+        // The rust blocks skeptic sees, each with its ordinal among them (how the harness finds a
+        // block again when it rewrites the file) and the output block under it.
+        let blocks: Vec<(usize, &markdown::Block, Option<&markdown::Block>)> = all
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.is_rust() && !b.in_admonish && b.closed)
+            .enumerate()
+            .map(|(ordinal, (i, b))| (ordinal, b, markdown::output_after(&lines, &all, i)))
             .collect();
         if blocks.is_empty() {
             continue;
@@ -68,20 +75,21 @@ fn main() {
 
         // compile_fail blocks: skeptic would try to run them; they get their own check.
         let mut cf_tests = String::new();
-        let lines: Vec<&str> = text.lines().collect();
-        for b in blocks.iter().filter(|b| b.has_attr("compile_fail")) {
+        for &(ordinal, b, output) in blocks.iter().filter(|(_, b, _)| b.has_attr("compile_fail")) {
             let codes: Vec<String> = b.error_codes().iter().map(|c| format!("{c:?}")).collect();
             let message = markdown::expected_message(&lines, b).unwrap_or_default();
             writeln!(
                 cf_tests,
                 "    #[test] fn line_{line}() {{\n        crate::harness::compile_fail(&crate::harness::Snippet {{ \
                  file: {file:?}, line: {line}, mode: crate::harness::Mode::CompileFail(&[{codes}], {message:?}), \
-                 root: {root:?}, out: {out:?}, triple: {target:?}, text: {text} }});\n    }}",
+                 root: {root:?}, out: {out:?}, triple: {target:?}, text: {text}, ordinal: {ordinal}, \
+                 output: {output} }});\n    }}",
                 line = b.line,
                 codes = codes.join(", "),
                 root = root.to_string_lossy(),
                 out = out_dir.to_string_lossy(),
                 text = raw_string(&b.program()),
+                output = output_literal(output),
             )
             .unwrap();
         }
@@ -90,9 +98,9 @@ fn main() {
         }
 
         // Everything else that skeptic can see goes through skeptic.
-        let for_skeptic: Vec<&markdown::Block> = blocks
+        let for_skeptic: Vec<&(usize, &markdown::Block, Option<&markdown::Block>)> = blocks
             .iter()
-            .filter(|b| !b.has_attr("compile_fail") && !b.includes_file())
+            .filter(|(_, b, _)| !b.has_attr("compile_fail") && !b.includes_file())
             .collect();
         if for_skeptic.is_empty() {
             continue;
@@ -106,7 +114,7 @@ fn main() {
             .collect();
 
         let mut tests = String::new();
-        for b in for_skeptic {
+        for &&(ordinal, b, output) in &for_skeptic {
             count += 1;
             let Some(t) = by_line.get(&b.line) else {
                 writeln!(
@@ -138,11 +146,12 @@ fn main() {
                 tests,
                 "    #[test] fn line_{line}() {{\n    {stmt}\n        crate::harness::snippet(&crate::harness::Snippet {{ \
                  file: {file:?}, line: {line}, mode: crate::harness::Mode::{mode}, root: {root:?}, \
-                 out: {out:?}, triple: {target:?}, text: s }});\n    }}",
+                 out: {out:?}, triple: {target:?}, text: s, ordinal: {ordinal}, output: {output} }});\n    }}",
                 line = b.line,
                 stmt = t.text_stmt,
                 root = root.to_string_lossy(),
                 out = out_dir.to_string_lossy(),
+                output = output_literal(output),
             )
             .unwrap();
         }
@@ -194,6 +203,14 @@ fn parse_skeptic(generated: &str) -> Vec<SkepticTest> {
         }
     }
     tests
+}
+
+/// The `output` field of a generated `Snippet`: the output block's fence line and text, or `None`.
+fn output_literal(output: Option<&markdown::Block>) -> String {
+    match output {
+        Some(o) => format!("Some(({}, {}))", o.line, raw_string(&markdown::output_text(o))),
+        None => "None".to_string(),
+    }
 }
 
 /// A raw string literal holding `s`, with enough `#`s.

@@ -53,6 +53,29 @@ impl Block {
         self.lang() == "rust"
     }
 
+    /// An output block: ```` ```text,output ````, what the snippet above it prints.
+    pub fn is_output(&self) -> bool {
+        self.lang() == "text" && self.has_attr("output")
+    }
+
+    /// The line of the closing fence (for a closed block outside admonish: the body is all the
+    /// lines between the fences).
+    pub fn end_line(&self) -> usize {
+        self.line + self.body.len() + 1
+    }
+
+    /// True for a rust block that the snippet tests run: not `no_run`, not `ignore`, not shown
+    /// from a program in `examples/`, not inside an admonish block (where nothing sees it).
+    /// `compile_fail` blocks count: their output block shows the compiler's first error.
+    pub fn is_run(&self) -> bool {
+        self.is_rust()
+            && self.closed
+            && !self.in_admonish
+            && !self.has_attr("no_run")
+            && !self.has_attr("ignore")
+            && !self.includes_file()
+    }
+
     /// The error codes a `compile_fail` block names (E0277, ...).
     pub fn error_codes(&self) -> Vec<String> {
         self.attrs()
@@ -93,6 +116,23 @@ impl Block {
         }
         out
     }
+}
+
+/// The output block that belongs to `blocks[i]`: the next block, when only blank lines separate it
+/// from `blocks[i]`'s closing fence and it is an output block.
+pub fn output_after<'b>(lines: &[&str], blocks: &'b [Block], i: usize) -> Option<&'b Block> {
+    let b = &blocks[i];
+    let next = blocks.get(i + 1)?;
+    if !next.is_output() || next.line <= b.end_line() {
+        return None;
+    }
+    let between = lines.get(b.end_line()..next.line - 1).unwrap_or(&[]);
+    between.iter().all(|l| l.trim().is_empty()).then_some(next)
+}
+
+/// The text of an output block, as the tests compare it: its lines joined, without the final newline.
+pub fn output_text(b: &Block) -> String {
+    b.body.join("\n")
 }
 
 /// What the HTML comment `<!-- KEY: text -->` on the line directly above a block's fence says:

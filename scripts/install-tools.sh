@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the book's toolchain: mdBook and its two preprocessors, at the versions pinned in
 # Cargo.toml (the one place they are written), with `cargo install --locked`, and only when a tool
-# is missing or at another version.
+# is missing or at another version; and the book's own preprocessor, tools/mdbook-async-book.
 #
 #   scripts/install-tools.sh                  install what is missing
 #   scripts/install-tools.sh --print-versions print "tool version" lines and exit
@@ -50,3 +50,8 @@ for tool in "${TOOLS[@]}"; do
         cargo install --locked --quiet "$tool" --version "=$want"
     fi
 done
+
+# The book's own preprocessor, from this repository (its versions are in its own Cargo.lock). cargo
+# rebuilds it only when its sources changed: a second or less.
+echo "mdbook-async-book: installing from tools/mdbook-async-book"
+cargo install --locked --quiet --path tools/mdbook-async-book

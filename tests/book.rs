@@ -25,6 +25,7 @@ const RUST_ATTRIBUTES: &[&str] = &[
     "noplayground",
     "editable",
     "edition2021",
+    "edition2024",
 ];
 
 /// Languages of other code blocks. A block in another language is not tested, so a typo such as
@@ -135,6 +136,43 @@ fn check_rust_block(file: &str, lines: &[&str], b: &Block, problems: &mut Vec<St
     }
 }
 
+/// A ```` ```text ```` block, and an output block (```` ```text,output ````) above all: it belongs
+/// directly under a rust block that the tests run, and holds something.
+fn check_text_block(file: &str, lines: &[&str], blocks: &[Block], i: usize, problems: &mut Vec<String>) {
+    let b = &blocks[i];
+    let at = format!("{file}:{}", b.line);
+    for a in b.attrs() {
+        if a != "output" {
+            problems.push(format!("{at}: unknown attribute `{a}` of a text block (known: `output`, as in ```text,output)"));
+        }
+    }
+    if !b.is_output() {
+        return;
+    }
+    if b.body.iter().all(|l| l.trim().is_empty()) {
+        problems.push(format!("{at}: an empty output block: a snippet that prints nothing has no output block"));
+    }
+    let snippet = i.checked_sub(1).map(|p| (p, &blocks[p]));
+    match snippet {
+        Some((p, above)) if markdown::output_after(lines, blocks, p).is_some_and(|o| o.line == b.line) => {
+            if !above.is_rust() {
+                problems.push(format!(
+                    "{at}: an output block with no snippet above it (the block above, line {}, is `{}`, not a rust block)",
+                    above.line, above.info
+                ));
+            } else if !above.is_run() {
+                problems.push(format!(
+                    "{at}: an output block under a snippet that the tests do not run (line {}: `{}`), so nothing checks it",
+                    above.line, above.info
+                ));
+            }
+        }
+        _ => problems.push(format!(
+            "{at}: an output block with no snippet above it: it goes directly under the rust block whose output it shows (only blank lines between)"
+        )),
+    }
+}
+
 /// A block that shows part of a program in `examples/` through `{{#include}}`.
 fn check_included_example(file: &str, b: &Block, problems: &mut Vec<String>) {
     let at = format!("{file}:{}", b.line);
@@ -188,7 +226,9 @@ fn code_blocks_are_well_formed() {
         let file = rel.to_string_lossy().replace('\\', "/");
         let text = support::read(&rel);
         let lines: Vec<&str> = text.lines().collect();
-        for b in markdown::blocks(&text) {
+        let blocks = markdown::blocks(&text);
+        for (i, b) in blocks.iter().enumerate() {
+            let b = b.clone();
             let at = format!("{file}:{}", b.line);
             if !b.closed {
                 problems.push(format!("{at}: this {} fence is never closed", b.fence));
@@ -201,7 +241,9 @@ fn code_blocks_are_well_formed() {
                 continue;
             }
             let lang = b.lang().to_string();
-            if lang == "rust" {
+            if lang == "text" {
+                check_text_block(&file, &lines, &blocks, i, &mut problems);
+            } else if lang == "rust" {
                 check_rust_block(&file, &lines, &b, &mut problems);
             } else if lang.to_ascii_lowercase().starts_with("rust") || lang == "rs" {
                 problems.push(format!("{at}: `{}` is not a tested language: write ```rust", b.info));
@@ -502,6 +544,46 @@ fn book_builds_and_its_pages_hold_together() {
 }
 
 #[test]
+fn every_page_names_the_versions_its_snippets_are_tested_with() {
+    let site = support::built_book();
+    let p = support::provenance::read(&support::root()).expect("the versions can be read");
+    // Read independently of the preprocessor: rustc's own answer, and tokio's line in Cargo.lock.
+    let rustc = std::process::Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .arg("--version")
+        .output()
+        .expect("rustc --version");
+    let rustc = String::from_utf8_lossy(&rustc.stdout).trim().to_string();
+    assert_eq!(format!("rustc {}", p.rustc), rustc);
+    let lock = support::read(Path::new("Cargo.lock"));
+    assert!(lock.contains(&format!("name = \"tokio\"\nversion = \"{}\"", p.tokio)), "tokio {}", p.tokio);
+    let footer = support::provenance::footer(&p);
+    assert!(footer.contains(&p.tokio) && footer.contains(&p.futures) && footer.contains(&p.rustc), "{footer}");
+    let mut problems = Vec::new();
+    for (_, chapter) in support::summary_entries() {
+        let html_rel = chapter.trim_end_matches(".md").to_string() + ".html";
+        let html = std::fs::read_to_string(site.join(&html_rel)).unwrap_or_default();
+        if !html.contains(&footer) {
+            problems.push(format!("{html_rel}: no footer naming rustc {}, tokio {} and futures {}", p.rustc, p.tokio, p.futures));
+        }
+    }
+    report("provenance footers", problems);
+}
+
+#[test]
+fn one_edition_for_the_tests_the_run_button_and_the_playground() {
+    // The package's edition is the one skeptic compiles the snippets with (vendor/skeptic); the
+    // book's is the one the Run button and the Playground links ask for.
+    let cargo: toml::Table = support::read(Path::new("Cargo.toml")).parse().expect("Cargo.toml");
+    let book: toml::Table = support::read(Path::new("book.toml")).parse().expect("book.toml");
+    let package = cargo["package"]["edition"].as_str();
+    let rust = book.get("rust").and_then(|r| r.get("edition")).and_then(|e| e.as_str());
+    assert_eq!(package, Some("2024"), "Cargo.toml: the snippets are compiled with the package's edition");
+    assert_eq!(rust, package, "book.toml's [rust] edition (the Run button's) must be Cargo.toml's (the tests')");
+    let js = support::read(Path::new("theme/playground-links.js"));
+    assert!(js.contains(&format!("var edition = '{}';", package.unwrap())), "theme/playground-links.js defaults to another edition");
+}
+
+#[test]
 fn tool_versions_live_in_one_place() {
     // scripts/install-tools.sh installs the versions it reads from Cargo.toml, where the tests'
     // copies of the same tools are pinned; Cargo.lock shows what the tests really use.
@@ -573,7 +655,7 @@ fn chapters_follow_the_house_anatomy() {
     let mut problems = Vec::new();
     for rel in book_files() {
         let file = rel.to_string_lossy().replace('\\', "/");
-        if !(file.starts_with("src/part1/") || file.starts_with("src/part2/")) {
+        if !(file.starts_with("src/part1/") || file.starts_with("src/part2/") || file.starts_with("src/part3/")) {
             continue;
         }
         let text = support::read(&rel);
@@ -618,4 +700,146 @@ fn chapters_follow_the_house_anatomy() {
         }
     }
     report("chapter anatomy", problems);
+}
+
+/// Does `quote` occur in `output`, where each `[..]` of the output block stands for any text
+/// within a line?
+fn quoted_in(quote: &str, output: &str) -> bool {
+    enum T {
+        Char(char),
+        Wild,
+    }
+    let mut tokens = Vec::new();
+    let mut rest = output;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("[..]") {
+            tokens.push(T::Wild);
+            rest = after;
+        } else {
+            let c = rest.chars().next().unwrap();
+            tokens.push(T::Char(c));
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    // Positions in `tokens` reachable after matching a prefix of the quote; a match may start
+    // anywhere, and a wildcard may match nothing.
+    let close = |set: &mut Vec<bool>| {
+        for p in 0..tokens.len() {
+            if set[p] && matches!(tokens[p], T::Wild) {
+                set[p + 1] = true;
+            }
+        }
+    };
+    let mut set = vec![true; tokens.len() + 1];
+    for c in quote.chars() {
+        close(&mut set);
+        let mut next = vec![false; tokens.len() + 1];
+        for p in 0..tokens.len() {
+            if !set[p] {
+                continue;
+            }
+            match tokens[p] {
+                T::Wild if c != '\n' => next[p] = true,
+                T::Char(t) if t == c => next[p + 1] = true,
+                _ => {}
+            }
+        }
+        set = next;
+        if !set.contains(&true) {
+            return false;
+        }
+    }
+    true
+}
+
+#[test]
+fn quoted_output_is_what_the_snippet_prints() {
+    // "It prints `coffee and toast in 300ms`": the quote must be in the output block nearest the
+    // sentence, before or after it, which the snippet tests check against the real output.
+    let root = support::root();
+    let mut problems = Vec::new();
+    let mut quotes = 0;
+    for rel in markdown::tested_files(&root) {
+        let file = rel.to_string_lossy().replace('\\', "/");
+        let text = support::read(&rel);
+        let blocks = markdown::blocks(&text);
+        let outputs: Vec<(usize, String)> = blocks
+            .iter()
+            .filter(|b| b.is_output())
+            .map(|b| (b.line, markdown::output_text(b)))
+            .collect();
+        // The prose: every line inside a fenced block blanked out, so line numbers stay.
+        let mut prose: Vec<String> = text.lines().map(str::to_string).collect();
+        for b in &blocks {
+            for l in b.line - 1..b.end_line().min(prose.len()) {
+                prose[l].clear();
+            }
+        }
+        let prose = prose.join("\n");
+        let mut search = 0;
+        while let Some(found) = prose[search..].find("prints") {
+            let start = search + found;
+            search = start + "prints".len();
+            let before_ok = prose[..start].chars().last().is_none_or(|c| !c.is_alphanumeric());
+            let after = prose[search..].trim_start_matches(':');
+            let after = after.trim_start_matches([' ', '\n']);
+            if !before_ok || !after.starts_with('`') || after.starts_with("``") {
+                continue;
+            }
+            let Some(end) = after[1..].find('`') else { continue };
+            let quote = &after[1..1 + end];
+            let line = prose[..start].matches('\n').count() + 1;
+            // A paragraph about a program in examples/ quotes that program, which its own test in
+            // tests/ runs and checks.
+            let para_start = prose[..start].rfind("\n\n").map_or(0, |p| p + 2);
+            let para_end = prose[start..].find("\n\n").map_or(prose.len(), |p| start + p);
+            if prose[para_start..para_end].contains("examples/") {
+                continue;
+            }
+            quotes += 1;
+            let before = outputs.iter().rev().find(|(l, _)| *l < line);
+            let after = outputs.iter().find(|(l, _)| *l > line);
+            let ok = [before, after].into_iter().flatten().any(|(_, o)| quoted_in(quote, o));
+            if !ok {
+                let near: Vec<String> = [before, after].into_iter().flatten().map(|(l, _)| format!("line {l}")).collect();
+                let near = if near.is_empty() { "this file has none".to_string() } else { near.join(" and ") };
+                problems.push(format!(
+                    "{file}:{line}: says the program prints `{quote}`, but the nearest output blocks ({near}) do not contain it"
+                ));
+            }
+        }
+    }
+    assert!(quotes > 0, "no sentence says what a snippet prints: is the check reading the book?");
+    report("quoted output", problems);
+}
+
+#[test]
+fn quoted_in_matches_wildcards() {
+    assert!(quoted_in("took 5ms", "done: took [..]"));
+    assert!(quoted_in("a b", "x a b y"));
+    assert!(!quoted_in("a c", "x a b y"));
+    assert!(quoted_in("12 ms  A: start", "[..] ms  A: start"));
+    assert!(!quoted_in("line one\nline two", "line one[..]"));
+}
+
+#[test]
+fn contributing_counts_the_output_blocks_and_their_wildcards() {
+    let root = support::root();
+    let (mut blocks, mut wild) = (0, 0);
+    for rel in markdown::tested_files(&root) {
+        for b in markdown::blocks(&support::read(&rel)) {
+            if b.is_output() && !b.in_admonish {
+                blocks += 1;
+                if markdown::output_text(&b).contains("[..]") {
+                    wild += 1;
+                }
+            }
+        }
+    }
+    let text = support::read(Path::new("CONTRIBUTING.md"));
+    let said = format!("Today the book has {blocks} output blocks, {wild} of them with a wildcard");
+    assert!(
+        text.replace("\n  ", " ").contains(&said),
+        "CONTRIBUTING.md should say: \"{said}\" (the figures have changed)"
+    );
 }

@@ -82,7 +82,7 @@ fn playground_links_carry_the_tested_programs() {
         };
         let params: Vec<(&str, &str)> = query.split('&').filter_map(|kv| kv.split_once('=')).collect();
         let get = |k: &str| params.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
-        for (key, want) in [("edition", "2021"), ("version", "stable"), ("mode", "debug")] {
+        for (key, want) in [("edition", "2024"), ("version", "stable"), ("mode", "debug")] {
             if get(key) != Some(want) {
                 problems.push(format!("{at}: the Playground link has {key}={:?}, not {want}", get(key)));
             }

@@ -395,7 +395,7 @@ fn build_plain_book(dest: &Path) {
 }
 
 /// On pages with hidden lines, every Run button sends the complete program (hidden lines
-/// included, as the tests compile it) with edition 2021, the Playground link opens it, and every
+/// included, as the tests compile it) with edition 2024, the Playground link opens it, and every
 /// copy button copies it (mdBook's own copy drops the hidden lines).
 #[test]
 fn run_and_copy_use_the_complete_program() {
@@ -430,7 +430,7 @@ fn run_and_copy_use_the_complete_program() {
             }
             if !no_run {
                 let req = &facts["request"];
-                if req["edition"] != "2021" {
+                if req["edition"] != "2024" {
                     problems.push(format!("{at}: Run asked for edition {}", req["edition"]));
                 }
                 if !support::same_program(req["code"].as_str().unwrap_or(""), &program) {
@@ -447,7 +447,7 @@ fn run_and_copy_use_the_complete_program() {
                 let param = |k: &str| {
                     query.split('&').find_map(|kv| kv.strip_prefix(&format!("{k}="))).map(support::percent_decode)
                 };
-                if param("edition").as_deref() != Some("2021")
+                if param("edition").as_deref() != Some("2024")
                     || !support::same_program(&param("code").unwrap_or_default(), &program)
                 {
                     problems.push(format!("{at}: the Playground link does not open the tested program: {link}"));
@@ -516,7 +516,7 @@ fn edits_survive_a_reload_and_can_be_reset() {
     check(link.contains("edited%20by%20the%20reader"), format!("the Playground link does not carry the edit: {link}"), &mut problems);
     let run = &seen["runAfterReload"];
     check(
-        run["code"].as_str() == Some(edited) && run["edition"] == "2021",
+        run["code"].as_str() == Some(edited) && run["edition"] == "2024",
         format!("Run after the reload sent {run}"),
         &mut problems,
     );

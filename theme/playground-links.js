@@ -16,7 +16,7 @@
     }
 
     function editionOf(code) {
-        var edition = '2021';
+        var edition = '2024';
         code.classList.forEach(function (name) {
             var m = /^edition(\d{4})$/.exec(name);
             if (m) {

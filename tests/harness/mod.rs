@@ -1,18 +1,26 @@
 //! What skeptic lacks, around what skeptic does.
 //!
-//! skeptic compiles a snippet with rustc against this package's dependencies and runs it. Around
-//! that, this module
+//! skeptic (patched: `vendor/skeptic/PATCHES.md`) compiles a snippet with rustc against this
+//! package's dependencies and runs it, and hands back what the compiler and the program wrote.
+//! Around that, this module
 //! - stops a snippet that runs longer than [`timeout`] (a watchdog thread kills it), so a hanging
 //!   snippet fails instead of stalling the suite;
 //! - names the markdown file and line in every failure;
+//! - compares what a snippet prints with the output block under it (```` ```text,output ````), and
+//!   shows a diff when they differ; with `SNAPSHOTS=overwrite` it rewrites the block instead;
 //! - checks `should_panic` itself, so that a snippet that does not compile or that hangs does not
-//!   count as "panicked as expected";
-//! - checks that a `compile_fail,E0XXX` block fails to compile with that error code.
+//!   count as "panicked as expected", and compares its panic message with its output block;
+//! - checks that a `compile_fail,E0XXX` block fails to compile with that error code, and compares
+//!   the compiler's first error with its output block.
 #![allow(dead_code)]
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+#[path = "../../checks/markdown.rs"]
+mod markdown;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use skeptic::rt::{Captured, Step};
 
 pub enum Mode {
     Run,
@@ -33,11 +41,22 @@ pub struct Snippet<'a> {
     pub triple: &'static str,
     /// The complete program, hidden lines included.
     pub text: &'a str,
+    /// Which rust block of its file this is, counting from 0 (how `SNAPSHOTS=overwrite` finds it
+    /// again after earlier blocks have grown or lost output blocks).
+    pub ordinal: usize,
+    /// The output block under the snippet when the tests were built: its fence's line, its text.
+    pub output: Option<(usize, &'static str)>,
 }
 
 impl Snippet<'_> {
     fn at(&self) -> String {
         format!("{}:{}", self.file, self.line)
+    }
+
+    /// The program exactly as the page shows it and the Playground gets it. (skeptic's generated
+    /// text starts with an extra newline, which would shift every line number by one.)
+    fn program(&self) -> &str {
+        self.text.strip_prefix('\n').unwrap_or(self.text)
     }
 }
 
@@ -59,49 +78,138 @@ fn size_binary_cache() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         if std::env::var_os("SKEPTIC_BINARY_CACHE_MB").is_none() {
-            std::env::set_var("SKEPTIC_BINARY_CACHE_MB", "6144");
+            // SAFETY: this runs once, before any snippet (and so before skeptic's worker threads,
+            // which read the variable) starts; the test threads that call it wait on `ONCE`.
+            unsafe { std::env::set_var("SKEPTIC_BINARY_CACHE_MB", "6144") };
         }
     });
 }
 
-/// Compile and run (or only compile) a snippet through skeptic.
+/// The compile step and the run step of one snippet, as skeptic captured them.
+struct Outcome {
+    compile: Option<Captured>,
+    run: Option<Captured>,
+}
+
+impl Outcome {
+    fn compiled(&self) -> bool {
+        self.compile.as_ref().is_none_or(|c| c.failure.is_none())
+    }
+
+    fn compiler_messages(&self) -> String {
+        self.compile
+            .as_ref()
+            .map(|c| String::from_utf8_lossy(&c.stderr).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// Compile (or fetch from the cache) and, when `run`, run the snippet.
+///
+/// Linux refuses to start a program while any process holds it open for writing ("Text file
+/// busy", ETXTBSY). skeptic writes each new binary into its cache and runs it at once, while other
+/// snippets are being spawned on other threads; a child forked in that instant briefly inherits the
+/// cache file's write handle. That is a property of the machine, not of the snippet, so it is
+/// retried: only that error, a few times. Any other failure is the snippet's own.
+fn execute(s: &Snippet, run: bool) -> Outcome {
+    let mut attempts = 0;
+    loop {
+        let steps = skeptic::rt::capture_test(s.root, s.out, s.triple, s.program(), run);
+        let mut outcome = Outcome { compile: None, run: None };
+        for step in steps {
+            match step.step {
+                Step::Compile => outcome.compile = Some(step),
+                Step::Run => outcome.run = Some(step),
+            }
+        }
+        let busy = outcome
+            .run
+            .as_ref()
+            .and_then(|r| r.failure.as_deref())
+            .is_some_and(|f| f.contains("Text file busy"));
+        attempts += 1;
+        if !busy || attempts == 3 {
+            return outcome;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Show what a step wrote, under the test's name (libtest prints it when the test fails).
+fn echo(step: &Captured) {
+    print!("{}", String::from_utf8_lossy(&step.stdout));
+    eprint!("{}", String::from_utf8_lossy(&step.stderr));
+}
+
+/// Compile and run (or only compile) a snippet, and check what it prints.
 pub fn snippet(s: &Snippet) {
     size_binary_cache();
     watchdog::start();
     let at = s.at();
     match s.mode {
         Mode::NoRun => {
-            if attempt(|| skeptic::rt::compile_test(s.root, s.out, s.triple, s.text)).is_err() {
-                panic!("{at}: this `no_run` snippet does not compile (the compiler's messages are above; line numbers in them count from the block's first line)");
+            let outcome = execute(s, false);
+            if !outcome.compiled() {
+                eprint!("{}", outcome.compiler_messages());
+                panic!("{at}: this `no_run` snippet does not compile (the compiler's messages are above)");
             }
         }
         Mode::Run => {
-            let kills = watchdog::kills();
-            let start = Instant::now();
-            if run(s).is_err() {
-                panic!("{}", explain_failure(s, start, kills));
+            let (run, timed_out) = compile_and_run(s, "this snippet does not compile");
+            if run.failure.is_some() {
+                if timed_out {
+                    panic!(
+                        "{at}: this snippet was still running after {:?} and was stopped. Snippets must end \
+                         quickly: bound every loop, and prove a stall with tokio::time::timeout instead of hanging",
+                        timeout()
+                    );
+                }
+                panic!("{at}: this snippet compiled, then failed when run: an assertion or a panic (its output is above)");
             }
+            output::check(s, &String::from_utf8_lossy(&run.stdout));
         }
         Mode::ShouldPanic => {
-            if attempt(|| skeptic::rt::compile_test(s.root, s.out, s.triple, s.text)).is_err() {
-                panic!("{at}: this `should_panic` snippet does not compile, so it cannot show a panic (the compiler's messages are above)");
+            let (run, timed_out) =
+                compile_and_run(s, "this `should_panic` snippet does not compile, so it cannot show a panic");
+            if run.failure.is_none() {
+                panic!("{at}: this `should_panic` snippet ran to the end without panicking");
             }
-            let kills = watchdog::kills();
-            let start = Instant::now();
-            match run(s) {
-                Ok(()) => panic!("{at}: this `should_panic` snippet ran to the end without panicking"),
-                Err(()) if timed_out(start, kills) => panic!(
+            if timed_out {
+                panic!(
                     "{at}: this `should_panic` snippet was still running after {:?} and was stopped: a hang is not a panic",
                     timeout()
-                ),
-                Err(()) => {} // it panicked, as the text says it does
+                );
             }
+            let stderr = String::from_utf8_lossy(&run.stderr);
+            if !stderr.contains("panicked at") {
+                panic!("{at}: this `should_panic` snippet failed without a panic (it exited with an error, or was killed)");
+            }
+            // What the reader sees in a terminal: what it printed, then the panic.
+            let mut shown = String::from_utf8_lossy(&run.stdout).into_owned();
+            shown.push_str(&output::panic_report(&stderr));
+            output::check(s, &shown);
         }
         Mode::CompileFail(..) => unreachable!("compile_fail blocks go through harness::compile_fail"),
     }
 }
 
-/// Check that a `compile_fail` block does not compile, and fails with the error codes it names.
+/// Compile and run a snippet that must compile (failing with `{at}: {not_compiled} ...` if it does
+/// not); show what it wrote; return its run step, and whether the watchdog stopped it.
+fn compile_and_run(s: &Snippet, not_compiled: &str) -> (Captured, bool) {
+    let kills = watchdog::kills();
+    let start = Instant::now();
+    let outcome = execute(s, true);
+    if !outcome.compiled() {
+        eprint!("{}", outcome.compiler_messages());
+        panic!("{}: {not_compiled} (the compiler's messages are above)", s.at());
+    }
+    let run = outcome.run.expect("a compiled snippet is run");
+    echo(&run);
+    (run, timed_out(start, kills))
+}
+
+/// Check that a `compile_fail` block does not compile, fails with the error codes it names, and that
+/// its output block shows the compiler's first error.
 pub fn compile_fail(s: &Snippet) {
     let Mode::CompileFail(codes, message) = s.mode else {
         unreachable!("only compile_fail blocks come here")
@@ -112,10 +220,11 @@ pub fn compile_fail(s: &Snippet) {
         "{at}: a `compile_fail` block must name the error it shows, e.g. ```rust,compile_fail,E0277, \
          or, for an error without a code, have `<!-- compile_fail: the message -->` on the line above"
     );
-    let stderr = capture::compile(s);
-    let Some(stderr) = stderr else {
+    let outcome = execute(s, false);
+    if outcome.compiled() {
         panic!("{at}: this `compile_fail` block compiles, but the text says it does not (expected {codes:?})");
-    };
+    }
+    let stderr = outcome.compiler_messages();
     for code in codes {
         assert!(
             stderr.contains(&format!("error[{code}]")),
@@ -128,59 +237,241 @@ pub fn compile_fail(s: &Snippet) {
             "{at}: this `compile_fail` block fails to compile, but not with the error `{message}`; the compiler said:\n{stderr}"
         );
     }
-}
-
-/// Run skeptic's check, which reports a failure by panicking; keep its panic message out of the way
-/// (ours names the file and line).
-fn attempt(f: impl FnOnce()) -> Result<(), ()> {
-    catch_unwind(AssertUnwindSafe(f)).map_err(|_| ())
-}
-
-/// Compile (or fetch from the cache) and run the snippet.
-///
-/// Linux refuses to start a program while any process holds it open for writing ("Text file
-/// busy", ETXTBSY). skeptic writes each new binary into its cache and runs it at once, while other
-/// snippets are being spawned on other threads; a child forked in that instant briefly inherits the
-/// cache file's write handle. That is a property of the machine, not of the snippet, so it is
-/// retried: only that error, a few times. Any other failure is the snippet's own.
-fn run(s: &Snippet) -> Result<(), ()> {
-    for _ in 0..3 {
-        match catch_unwind(AssertUnwindSafe(|| skeptic::rt::run_test(s.root, s.out, s.triple, s.text))) {
-            Ok(()) => return Ok(()),
-            Err(payload) => {
-                let message = payload
-                    .downcast_ref::<String>()
-                    .map(String::as_str)
-                    .or_else(|| payload.downcast_ref::<&str>().copied())
-                    .unwrap_or("");
-                if !message.contains("Text file busy") {
-                    return Err(());
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-    }
-    Err(())
+    output::check(s, &output::first_error(&stderr));
 }
 
 fn timed_out(start: Instant, kills_before: usize) -> bool {
     watchdog::kills() > kills_before && start.elapsed() >= timeout()
 }
 
-fn explain_failure(s: &Snippet, start: Instant, kills_before: usize) -> String {
-    let at = s.at();
-    if timed_out(start, kills_before) {
-        return format!(
-            "{at}: this snippet was still running after {:?} and was stopped. Snippets must end \
-             quickly: bound every loop, and prove a stall with tokio::time::timeout instead of hanging",
-            timeout()
-        );
+/// Output blocks: comparing, diffing and rewriting them.
+mod output {
+    use super::{Snippet, markdown};
+    use std::sync::Mutex;
+
+    /// The wildcard of an output block: any text within one line (snapbox's `[..]`).
+    pub const WILDCARD: &str = "[..]";
+
+    /// True when the tests should rewrite output blocks instead of checking them.
+    fn overwrite() -> bool {
+        std::env::var("SNAPSHOTS").is_ok_and(|v| v == "overwrite")
     }
-    // Did it fail to compile, or did it run and fail? A check-only build tells, cheaply.
-    if attempt(|| skeptic::rt::compile_test(s.root, s.out, s.triple, s.text)).is_err() {
-        format!("{at}: this snippet does not compile (the compiler's messages are above; line numbers in them count from the block's first line)")
-    } else {
-        format!("{at}: this snippet compiled, then failed when run: an assertion or a panic (its output is above)")
+
+    /// Text as an output block holds it: no trailing spaces, no trailing blank lines.
+    pub fn normalize(text: &str) -> String {
+        let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+        lines.join("\n").trim_end_matches('\n').to_string()
+    }
+
+    /// A panic as the reader's terminal shows it, without the note about backtraces.
+    pub fn panic_report(stderr: &str) -> String {
+        stderr
+            .lines()
+            .filter(|l| !l.starts_with("note: run with `RUST_BACKTRACE=1`"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+
+    /// The compiler's first error, as rustc prints it: from its `error` line to the blank line that
+    /// ends it (warnings before it left out).
+    pub fn first_error(stderr: &str) -> String {
+        let mut out = Vec::new();
+        for line in stderr.lines() {
+            if out.is_empty() && !line.starts_with("error") {
+                continue;
+            }
+            if line.trim().is_empty() {
+                break;
+            }
+            out.push(line);
+        }
+        out.join("\n")
+    }
+
+    /// Does one expected line (with `[..]` wildcards) match one actual line?
+    pub fn line_matches(expected: &str, actual: &str) -> bool {
+        let pieces: Vec<&str> = expected.split(WILDCARD).collect();
+        if pieces.len() == 1 {
+            return expected == actual;
+        }
+        let (first, last) = (pieces[0], pieces[pieces.len() - 1]);
+        if !actual.starts_with(first) || actual.len() < first.len() + last.len() || !actual.ends_with(last) {
+            return false;
+        }
+        let mut rest = &actual[first.len()..actual.len() - last.len()];
+        for piece in &pieces[1..pieces.len() - 1] {
+            match rest.find(piece) {
+                Some(i) => rest = &rest[i + piece.len()..],
+                None => return false,
+            }
+        }
+        true
+    }
+
+    pub fn matches(expected: &str, actual: &str) -> bool {
+        let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+        e.len() == a.len() && e.iter().zip(&a).all(|(e, a)| line_matches(e, a))
+    }
+
+    /// A line diff of expected against actual: `-` only in the output block, `+` only in what the
+    /// program printed.
+    pub fn diff(expected: &str, actual: &str) -> String {
+        let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+        // Longest common subsequence, wildcard-aware.
+        let mut lcs = vec![vec![0usize; a.len() + 1]; e.len() + 1];
+        for i in (0..e.len()).rev() {
+            for j in (0..a.len()).rev() {
+                lcs[i][j] = if line_matches(e[i], a[j]) {
+                    lcs[i + 1][j + 1] + 1
+                } else {
+                    lcs[i + 1][j].max(lcs[i][j + 1])
+                };
+            }
+        }
+        let (mut i, mut j, mut out) = (0, 0, String::new());
+        while i < e.len() || j < a.len() {
+            if i < e.len() && j < a.len() && line_matches(e[i], a[j]) {
+                out.push_str(&format!("   {}\n", a[j]));
+                i += 1;
+                j += 1;
+            } else if i < e.len() && (j == a.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+                out.push_str(&format!(" - {}\n", e[i]));
+                i += 1;
+            } else {
+                out.push_str(&format!(" + {}\n", a[j]));
+                j += 1;
+            }
+        }
+        out
+    }
+
+    /// Compare what the snippet showed with its output block, or rewrite the block.
+    pub fn check(s: &Snippet, shown: &str) {
+        let actual = normalize(shown);
+        if overwrite() {
+            rewrite(s, &actual);
+            return;
+        }
+        let at = s.at();
+        match s.output {
+            None if actual.is_empty() => {}
+            None => panic!(
+                "{at}: this snippet prints, but there is no output block under it. Add this one \
+                 directly below the snippet (or run `SNAPSHOTS=overwrite cargo test`):\n\n```text,output\n{actual}\n```\n"
+            ),
+            Some((line, expected)) => {
+                if !matches(expected, &actual) {
+                    panic!(
+                        "{}:{line}: this output block (of the snippet at line {}) is not what the snippet \
+                         shows; `-` is in the block, `+` is what it printed. To take the real output: \
+                         `SNAPSHOTS=overwrite cargo test`\n{}",
+                        s.file,
+                        s.line,
+                        diff(expected, &actual)
+                    );
+                }
+            }
+        }
+    }
+
+    /// The new text of an output block: the actual output, except that a line of the old block that
+    /// still matches (through its wildcards) is kept as it is, and a thread's id in a panic message,
+    /// which changes from run to run, becomes a wildcard.
+    fn merged(old: Option<&str>, actual: &str) -> String {
+        let old: Vec<&str> = old.map(|o| o.lines().collect()).unwrap_or_default();
+        let mut out = Vec::new();
+        for (i, line) in actual.lines().enumerate() {
+            match old.get(i) {
+                Some(o) if line_matches(o, line) => out.push(o.to_string()),
+                _ => out.push(redact(line)),
+            }
+        }
+        out.join("\n")
+    }
+
+    /// What changes from run to run or from machine to machine in a panic message: a thread's id
+    /// (`thread 'main' (4242) panicked at` -> `thread 'main' ([..]) panicked at`), and where cargo
+    /// keeps a dependency's sources (`/root/.cargo/registry/src/index.crates.io-<hash>/tokio-1.54.1/...`
+    /// -> `[..]/tokio-1.54.1/...`).
+    fn redact(line: &str) -> String {
+        let line = redact_thread_id(line);
+        match (line.find(" panicked at /"), line.find("/registry/src/")) {
+            (Some(at), Some(reg)) if reg > at => {
+                let start = at + " panicked at ".len();
+                let after = &line[reg + "/registry/src/".len()..];
+                let crate_path = after.split_once('/').map_or(after, |(_, rest)| rest);
+                format!("{}{WILDCARD}/{crate_path}", &line[..start])
+            }
+            _ => line,
+        }
+    }
+
+    fn redact_thread_id(line: &str) -> String {
+        if let Some(rest) = line.strip_prefix("thread '") {
+            if let Some((name, after)) = rest.split_once("' (") {
+                if let Some((id, tail)) = after.split_once(") panicked at") {
+                    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+                        return format!("thread '{name}' ({WILDCARD}) panicked at{tail}");
+                    }
+                }
+            }
+        }
+        line.to_string()
+    }
+
+    /// One rewrite at a time: tests on other threads rewrite the same files.
+    static FILES: Mutex<()> = Mutex::new(());
+
+    /// Put `actual` in the output block of the snippet (add the block, replace it, or remove it
+    /// when the snippet prints nothing). The file is read afresh: earlier rewrites may have moved
+    /// the snippet, which is found again by its ordinal among the file's rust blocks.
+    fn rewrite(s: &Snippet, actual: &str) {
+        let _one = FILES.lock().unwrap_or_else(|e| e.into_inner());
+        let path = std::path::Path::new(s.root).join(s.file);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: cannot be read: {e}", s.file));
+        let lines: Vec<&str> = text.lines().collect();
+        let blocks = markdown::blocks(&text);
+        let rust: Vec<usize> = (0..blocks.len())
+            .filter(|&i| blocks[i].is_rust() && !blocks[i].in_admonish && blocks[i].closed)
+            .collect();
+        let found = rust.get(s.ordinal).copied().filter(|&i| blocks[i].program() == s.program());
+        let Some(i) = found else {
+            panic!(
+                "{}: changed since the tests were built (the snippet of line {} is not where it was); run the tests again",
+                s.file, s.line
+            );
+        };
+        let b = &blocks[i];
+        let old = markdown::output_after(&lines, &blocks, i);
+        let new_body = merged(old.map(|o| markdown::output_text(o)).as_deref(), actual);
+        if old.is_some_and(|o| markdown::output_text(o) == new_body) {
+            return; // nothing to change
+        }
+        // Lines (0-based) to replace: from just after the snippet's closing fence to the end of the
+        // old output block, or nothing when there is none.
+        let start = b.end_line();
+        let end = old.map_or(start, |o| o.end_line());
+        let mut replacement: Vec<String> = Vec::new();
+        if !new_body.is_empty() {
+            let longest = new_body
+                .lines()
+                .map(|l| l.len() - l.trim_start_matches('`').len())
+                .max()
+                .unwrap_or(0);
+            let fence = "`".repeat(longest.max(2) + 1);
+            replacement.push(String::new());
+            replacement.push(format!("{fence}text,output"));
+            replacement.extend(new_body.lines().map(str::to_string));
+            replacement.push(fence);
+        }
+        let mut out: Vec<String> = lines[..start].iter().map(|l| l.to_string()).collect();
+        out.extend(replacement);
+        out.extend(lines[end..].iter().map(|l| l.to_string()));
+        let mut new_text = out.join("\n");
+        if text.ends_with('\n') {
+            new_text.push('\n');
+        }
+        std::fs::write(&path, new_text).unwrap_or_else(|e| panic!("{}: cannot be written: {e}", s.file));
     }
 }
 
@@ -253,56 +544,5 @@ mod watchdog {
             }
             seen.retain(|k, _| alive.contains(k));
         }
-    }
-}
-
-/// Compiling with the compiler's messages in hand.
-///
-/// skeptic prints rustc's messages but does not return them. For `compile_fail` blocks this module
-/// points skeptic at a small wrapper around rustc that also saves the messages to a file, then
-/// reads them. One block at a time, so each message file belongs to one block.
-mod capture {
-    use super::*;
-    use std::path::PathBuf;
-    use std::sync::Mutex;
-
-    static LOCK: Mutex<Option<PathBuf>> = Mutex::new(None);
-
-    /// `None` when the program compiles; the compiler's messages when it does not.
-    pub fn compile(s: &Snippet) -> Option<String> {
-        let mut dir = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        let dir = dir.get_or_insert_with(install_wrapper);
-        let messages = dir.join("stderr.txt");
-        let _ = std::fs::remove_file(&messages);
-        let compiled = attempt(|| skeptic::rt::compile_test(s.root, s.out, s.triple, s.text)).is_ok();
-        if compiled {
-            return None;
-        }
-        Some(std::fs::read_to_string(&messages).unwrap_or_else(|e| {
-            panic!("{}: the compiler failed, but its messages were not captured ({e})", s.at())
-        }))
-    }
-
-    /// Write the wrapper and point skeptic at it (skeptic runs `$RUSTC`, else `rustc`). This runs
-    /// once, before this test binary compiles anything, while every other test waits on `LOCK`.
-    fn install_wrapper() -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("book-compile-fail-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a temporary directory");
-        let real = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
-        let wrapper = dir.join("rustc-wrapper.sh");
-        let script = format!(
-            "#!/bin/sh\n'{real}' \"$@\" 2>'{err}'\nstatus=$?\ncat '{err}' >&2\nexit $status\n",
-            real = real.replace('\'', ""),
-            err = dir.join("stderr.txt").display()
-        );
-        std::fs::write(&wrapper, script).expect("write the rustc wrapper");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
-                .expect("make the wrapper executable");
-        }
-        std::env::set_var("RUSTC", &wrapper);
-        dir
     }
 }

@@ -7,6 +7,9 @@ pub mod markdown;
 
 #[path = "../common/mod.rs"]
 pub mod common;
+
+#[path = "../../tools/mdbook-async-book/src/provenance.rs"]
+pub mod provenance;
 pub use common::run_with_timeout;
 
 use std::path::{Path, PathBuf};
@@ -56,6 +59,29 @@ impl<P: Preprocessor> Preprocessor for Configured<P> {
     }
 }
 
+/// The book's own preprocessor (`tools/mdbook-async-book`), with the same code as its binary.
+struct AsyncBook;
+
+impl Preprocessor for AsyncBook {
+    fn name(&self) -> &str {
+        "async-book"
+    }
+
+    fn run(&self, ctx: &PreprocessorContext, mut book: Book) -> MdResult<Book> {
+        let footer = provenance::footer(&provenance::read(&ctx.root).map_err(mdbook::errors::Error::msg)?);
+        book.for_each_mut(|item| {
+            if let mdbook::BookItem::Chapter(chapter) = item {
+                chapter.content = provenance::with_footer(&chapter.content, &footer);
+            }
+        });
+        Ok(book)
+    }
+
+    fn supports_renderer(&self, renderer: &str) -> bool {
+        renderer == "html"
+    }
+}
+
 /// Build the book into `dest` with mdBook 0.4.52, mdbook-admonish and mdbook-mermaid (the versions
 /// pinned in Cargo.toml, the same as `scripts/install-tools.sh` installs), with the configuration
 /// of book.toml. Returns the error chain as text on failure.
@@ -67,7 +93,7 @@ pub fn build_book(dest: &Path) -> Result<(), String> {
         .remove("preprocessor")
         .and_then(|p| p.as_table().cloned())
         .unwrap_or_default();
-    let known = ["admonish", "mermaid"];
+    let known = ["admonish", "mermaid", "async-book"];
     if let Some(unknown) = tables.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(format!(
             "book.toml: [preprocessor.{unknown}] is not one of the preprocessors the tests know how to run ({known:?})"
@@ -82,6 +108,9 @@ pub fn build_book(dest: &Path) -> Result<(), String> {
     }
     if let Some(table) = tables.remove("mermaid") {
         book.with_preprocessor(Configured { inner: mdbook_mermaid::Mermaid, table });
+    }
+    if let Some(table) = tables.remove("async-book") {
+        book.with_preprocessor(Configured { inner: AsyncBook, table });
     }
     book.build().map_err(chain)
 }
