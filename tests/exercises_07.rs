@@ -46,16 +46,26 @@ fn flushes(name: &str) -> Vec<Flush> {
                 .unwrap_or_else(|| panic!("{name}: no [ids] in `{line}`"));
             let ids = ids
                 .split(", ")
-                .map(|n| n.parse().unwrap_or_else(|_| panic!("{name}: bad id in `{line}`")))
+                .map(|n| {
+                    n.parse()
+                        .unwrap_or_else(|_| panic!("{name}: bad id in `{line}`"))
+                })
                 .collect();
             let waited = rest
                 .rsplit_once("oldest waited ")
                 .map(|(_, w)| w.trim())
                 .unwrap_or_else(|| panic!("{name}: no `oldest waited` in `{line}`"));
-            Flush { at_ms: millis(at), ids, waited_ms: millis(waited) }
+            Flush {
+                at_ms: millis(at),
+                ids,
+                waited_ms: millis(waited),
+            }
         })
         .collect();
-    assert!(!parsed.is_empty(), "{name} printed no flush lines:\n{stdout}");
+    assert!(
+        !parsed.is_empty(),
+        "{name} printed no flush lines:\n{stdout}"
+    );
     parsed
 }
 
@@ -63,7 +73,9 @@ fn flushes(name: &str) -> Vec<Flush> {
 fn check(batches: &[Flush]) -> Result<(), String> {
     let all: Vec<usize> = batches.iter().flat_map(|b| b.ids.iter().copied()).collect();
     if all != (0..ARRIVALS_MS.len()).collect::<Vec<_>>() {
-        return Err(format!("every item must be flushed once, in order; got {all:?}"));
+        return Err(format!(
+            "every item must be flushed once, in order; got {all:?}"
+        ));
     }
     for (i, b) in batches.iter().enumerate() {
         let oldest = ARRIVALS_MS[b.ids[0]];
@@ -72,20 +84,28 @@ fn check(batches: &[Flush]) -> Result<(), String> {
             return Err(format!("batch {b:?} holds more than {MAX_BATCH} items"));
         }
         if b.waited_ms != b.at_ms - oldest {
-            return Err(format!("batch {b:?}: the printed wait does not match the arrivals"));
+            return Err(format!(
+                "batch {b:?}: the printed wait does not match the arrivals"
+            ));
         }
         if b.waited_ms > WINDOW_MS {
-            return Err(format!("batch {b:?}: its oldest item waited more than {WINDOW_MS} ms"));
+            return Err(format!(
+                "batch {b:?}: its oldest item waited more than {WINDOW_MS} ms"
+            ));
         }
         let last = i == batches.len() - 1;
         if b.ids.len() == MAX_BATCH {
             // A full batch goes out the moment its last item arrives.
             if b.at_ms != newest {
-                return Err(format!("full batch {b:?} was not flushed when it filled up"));
+                return Err(format!(
+                    "full batch {b:?} was not flushed when it filled up"
+                ));
             }
         } else if !last && b.waited_ms != WINDOW_MS {
             // A batch that is neither full nor the last one waits out its whole window.
-            return Err(format!("batch {b:?} was flushed before its {WINDOW_MS} ms were up"));
+            return Err(format!(
+                "batch {b:?} was flushed before its {WINDOW_MS} ms were up"
+            ));
         }
     }
     Ok(())
