@@ -52,7 +52,10 @@ async fn main() {
     let elapsed = start.elapsed();
     println!("{a:?} {b:?} in {elapsed:?}");
     // Both spawned lookups ran at the same time: 25 ms, not 50 ms.
-    assert_eq!((a.as_deref(), b.as_deref()), (Some("a@remote"), Some("b@remote")));
+    assert_eq!(
+        (a.as_deref(), b.as_deref()),
+        (Some("a@remote"), Some("b@remote"))
+    );
     assert_eq!(elapsed, Duration::from_millis(25));
 
     let local = describe_local(store.as_ref(), "c").await;
