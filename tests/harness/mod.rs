@@ -382,28 +382,34 @@ mod output {
         let mut out = Vec::new();
         for (i, line) in actual.lines().enumerate() {
             match old.get(i) {
-                Some(o) if line_matches(o, line) => out.push(o.to_string()),
+                Some(o) if line_matches(o, line) => out.push(redact(o)),
                 _ => out.push(redact(line)),
             }
         }
         out.join("\n")
     }
 
-    /// What changes from run to run or from machine to machine in a panic message: a thread's id
-    /// (`thread 'main' (4242) panicked at` -> `thread 'main' ([..]) panicked at`), and where cargo
-    /// keeps a dependency's sources (`/root/.cargo/registry/src/index.crates.io-<hash>/tokio-1.54.1/...`
-    /// -> `[..]/tokio-1.54.1/...`).
+    /// What changes from run to run or from machine to machine: a thread's id in a panic message
+    /// (`thread 'main' (4242) panicked at` -> `thread 'main' ([..]) panicked at`), where cargo keeps
+    /// a dependency's sources (`/root/.cargo/registry/src/index.crates.io-<hash>/tokio-1.54.1/...`
+    /// -> `[..]/tokio-1.54.1/...`), and the name of the file where rustc writes a long type
+    /// (`playground.long-type-<hash>.txt`). Applying it twice changes nothing.
     fn redact(line: &str) -> String {
-        let line = redact_thread_id(line);
-        match (line.find(" panicked at /"), line.find("/registry/src/")) {
-            (Some(at), Some(reg)) if reg > at => {
-                let start = at + " panicked at ".len();
-                let after = &line[reg + "/registry/src/".len()..];
-                let crate_path = after.split_once('/').map_or(after, |(_, rest)| rest);
-                format!("{}{WILDCARD}/{crate_path}", &line[..start])
-            }
-            _ => line,
+        let mut line = redact_thread_id(line);
+        while let Some(reg) = line.find("/registry/src/") {
+            let begin = line[..reg].rfind([' ', '\'', '"', '(']).map_or(0, |i| i + 1);
+            let after = &line[reg + "/registry/src/".len()..];
+            let rest = after.split_once('/').map_or("", |(_, rest)| rest);
+            line = format!("{}{WILDCARD}/{rest}", &line[..begin]);
         }
+        if let Some(at) = line.find(".long-type-") {
+            let digits_at = at + ".long-type-".len();
+            let digits = line[digits_at..].bytes().take_while(u8::is_ascii_digit).count();
+            if digits > 0 {
+                line = format!("{}{WILDCARD}{}", &line[..digits_at], &line[digits_at + digits..]);
+            }
+        }
+        line
     }
 
     fn redact_thread_id(line: &str) -> String {
