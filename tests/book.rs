@@ -843,3 +843,44 @@ fn contributing_counts_the_output_blocks_and_their_wildcards() {
         "CONTRIBUTING.md should say: \"{said}\" (the figures have changed)"
     );
 }
+
+#[test]
+fn playground_links_stay_under_the_ceiling() {
+    // Each link computed exactly as theme/playground-links.js builds it (tests/browser.rs checks
+    // that the page's links are these).
+    let ceiling = support::PLAYGROUND_LINK_CEILING;
+    let mut problems = Vec::new();
+    let mut lengths = Vec::new();
+    for (_, chapter) in support::summary_entries() {
+        let md = support::read(&Path::new("src").join(&chapter));
+        for b in markdown::blocks(&md).iter().filter(|b| support::has_run_button(b) && !b.has_attr("compile_fail")) {
+            let len = support::playground_url(&support::page_program(b), "2024").len();
+            let at = format!("src/{chapter}:{}", b.line);
+            if len > ceiling {
+                problems.push(format!(
+                    "{at}: its Playground link is {len} bytes, over the ceiling of {ceiling}: tighten the program, or move it to examples/ and show it with {{{{#include}}}}"
+                ));
+            }
+            lengths.push((len, at));
+        }
+    }
+    lengths.sort();
+    let near = lengths.iter().filter(|(len, _)| *len * 5 > ceiling * 4).count();
+    if let Some((len, at)) = lengths.last() {
+        eprintln!(
+            "Playground links: {} links; the longest is {len} bytes ({at}); {near} over 80% of the {ceiling}-byte ceiling",
+            lengths.len()
+        );
+    }
+    assert!(!lengths.is_empty(), "no runnable snippet found: is the check reading the book?");
+    report("Playground link length", problems);
+}
+
+#[test]
+fn playground_encoding_round_trips() {
+    let program = "fn main() {\n    let s = \"a+b = 100% & more: /x?y;z,@$#\";\n}\n";
+    let encoded = support::playground_encode(program);
+    assert_eq!(support::query_decode(&encoded), program);
+    assert!(!encoded.contains(' ') && !encoded.contains('&') && !encoded.contains('#') && !encoded.contains('\n'));
+    assert!(encoded.contains("a%2Bb"), "a literal + is escaped: {encoded}");
+}

@@ -54,7 +54,7 @@ fn playground_links_carry_the_tested_programs() {
         let blocks = markdown::blocks(&md);
         // Every block with a Run button also gets a Playground link, but for compile_fail blocks.
         for b in blocks.iter().filter(|b| support::has_run_button(b) && !b.has_attr("compile_fail")) {
-            expected.push((format!("src/{chapter}:{}", b.line), b.program()));
+            expected.push((format!("src/{chapter}:{}", b.line), b.program(), support::page_program(b)));
         }
         // Blocks from examples/ name the command that runs the whole program.
         for b in blocks.iter().filter(|b| b.is_rust() && b.includes_file()) {
@@ -75,7 +75,7 @@ fn playground_links_carry_the_tested_programs() {
             links.len()
         ));
     }
-    for ((at, program), href) in expected.iter().zip(&links) {
+    for ((at, program, page_program), href) in expected.iter().zip(&links) {
         let Some(query) = href.strip_prefix("https://play.rust-lang.org/?") else {
             problems.push(format!("{at}: the link goes to `{href}`, not the Rust Playground"));
             continue;
@@ -87,12 +87,21 @@ fn playground_links_carry_the_tested_programs() {
                 problems.push(format!("{at}: the Playground link has {key}={:?}, not {want}", get(key)));
             }
         }
-        let code = support::percent_decode(get("code").unwrap_or(""));
+        let code = support::query_decode(get("code").unwrap_or(""));
         if !support::same_program(&code, program) {
             problems.push(format!(
                 "{at}: the Playground link's program differs from the tested one\n--- link\n{code}\n--- tested\n{program}"
             ));
             break; // the ones after it would be out of step
+        }
+        // tests/book.rs checks the length of every link as computed here: it must be the page's.
+        let computed = support::playground_url(page_program, "2024");
+        if *href != computed {
+            problems.push(format!(
+                "{at}: the page's Playground link ({} bytes) is not the one tests/book.rs computes ({} bytes)",
+                href.len(),
+                computed.len()
+            ));
         }
     }
     assert!(

@@ -26,10 +26,23 @@
         return edition;
     }
 
+    // The program as a query value, as short as the Playground still reads it: it parses the query
+    // with `qs`, which decodes `+` as a space, and `: / , ; @ $ ?` may stand unescaped in a query.
+    // Every other character is escaped as encodeURIComponent escapes it. (Links over about 8 KB are
+    // refused by the Playground's servers; tests/book.rs keeps every link under 7,000 bytes and
+    // computes them the same way.)
+    function encodeCode(text) {
+        return encodeURIComponent(text)
+            .replace(/%20/g, '+')
+            .replace(/%(3A|2F|2C|3B|40|24|3F)/g, function (_, hex) {
+                return String.fromCharCode(parseInt(hex, 16));
+            });
+    }
+
     function playgroundUrl(pre) {
         var code = pre.querySelector('code');
         return PLAYGROUND + '?version=stable&mode=debug&edition=' + editionOf(code) +
-            '&code=' + encodeURIComponent(programText(pre));
+            '&code=' + encodeCode(programText(pre));
     }
 
     // theme/reader.js refreshes the link when a snippet is edited or reset.

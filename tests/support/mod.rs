@@ -219,6 +219,68 @@ pub fn has_run_button(b: &markdown::Block) -> bool {
     b.is_rust() && !b.in_admonish && !b.has_attr("noplayground") && !b.has_attr("ignore")
 }
 
+/// The longest "Open in the Rust Playground" link the book may have, in bytes. The Playground answers
+/// `414 Request-URI Too Large` to a longer link (rust-lang/rust-playground#439); CloudFront, in front
+/// of it, refuses URLs over 8,192 bytes, and nginx's default header buffers (4 x 8k) stop a request
+/// line at about the same size. 7,000 leaves room for the request's other headers.
+pub const PLAYGROUND_LINK_CEILING: usize = 7_000;
+
+/// The program that a block's page holds, as `theme/playground-links.js` reads it: mdBook keeps the
+/// indentation before a hidden line's `# ` (the tests' program drops it), writes `##` as `#`, and
+/// has no newline after the last line.
+pub fn page_program(b: &markdown::Block) -> String {
+    let mut out = String::new();
+    for (i, line) in b.body.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let indent = &line[..line.len() - line.trim_start().len()];
+        let rest = line.trim_start();
+        if let Some(hidden) = rest.strip_prefix("# ") {
+            out.push_str(indent);
+            out.push_str(hidden);
+        } else if rest == "#" {
+            out.push_str(indent);
+        } else if let Some(literal) = rest.strip_prefix("##") {
+            out.push_str(indent);
+            out.push('#');
+            out.push_str(literal);
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// A program as the query value of a Playground link, exactly as `theme/playground-links.js`
+/// encodes it: encodeURIComponent, then `+` for a space and `: / , ; @ $ ?` unescaped.
+pub fn playground_encode(program: &str) -> String {
+    let mut out = String::new();
+    for &byte in program.as_bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => out.push(byte as char),
+            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')' => out.push(byte as char),
+            b':' | b'/' | b',' | b';' | b'@' | b'$' | b'?' => out.push(byte as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// The link the page builds for a program.
+pub fn playground_url(program: &str, edition: &str) -> String {
+    format!(
+        "https://play.rust-lang.org/?version=stable&mode=debug&edition={edition}&code={}",
+        playground_encode(program)
+    )
+}
+
+/// A query value back to text, as the Playground's `qs` decodes it: `+` is a space, `%XX` a byte.
+pub fn query_decode(s: &str) -> String {
+    percent_decode(&s.replace('+', " "))
+}
+
 /// `%XX` escapes (UTF-8) back to text.
 pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
