@@ -445,7 +445,7 @@ fn run_and_copy_use_the_complete_program() {
                 let link = facts["link"].as_str().unwrap_or("");
                 let query = link.split_once('?').map(|(_, q)| q).unwrap_or("");
                 let param = |k: &str| {
-                    query.split('&').find_map(|kv| kv.strip_prefix(&format!("{k}="))).map(support::percent_decode)
+                    query.split('&').find_map(|kv| kv.strip_prefix(&format!("{k}="))).map(support::query_decode)
                 };
                 if param("edition").as_deref() != Some("2024")
                     || !support::same_program(&param("code").unwrap_or_default(), &program)
@@ -513,7 +513,7 @@ fn edits_survive_a_reload_and_can_be_reset() {
         &mut problems,
     );
     let link = seen["linkAfterReload"].as_str().unwrap_or("");
-    check(link.contains("edited%20by%20the%20reader"), format!("the Playground link does not carry the edit: {link}"), &mut problems);
+    check(link.contains("edited+by+the+reader"), format!("the Playground link does not carry the edit: {link}"), &mut problems);
     let run = &seen["runAfterReload"];
     check(
         run["code"].as_str() == Some(edited) && run["edition"] == "2024",
@@ -611,7 +611,25 @@ fn navigation_edit_links_accessible_names_and_readable_callouts() {
         return;
     }
     let pages: Vec<String> = chapters().iter().map(|c| html_of(c)).collect();
-    let seen = scenario("navigation", book_url(), &[("PAGES", serde_json::to_string(&pages).unwrap())]);
+    // Pages whose callouts and output blocks are checked in every theme: output blocks with and
+    // without `[..]`, a should_panic and a compile_fail block among them.
+    let output_pages = ["part2/06c-running-many-tasks.md", "introduction.md", "part1/03-concurrency-vs-parallelism.md"];
+    let (mut want_outputs, mut want_varies) = (0, 0);
+    for md in output_pages {
+        for b in markdown::blocks(&support::read(&Path::new("src").join(md))).iter().filter(|b| b.is_output()) {
+            want_outputs += 1;
+            want_varies += markdown::output_text(b).matches("[..]").count();
+        }
+    }
+    let output_html: Vec<String> = output_pages.iter().map(|c| html_of(c)).collect();
+    let seen = scenario(
+        "navigation",
+        book_url(),
+        &[
+            ("PAGES", serde_json::to_string(&pages).unwrap()),
+            ("OUTPUT_PAGES", serde_json::to_string(&output_html).unwrap()),
+        ],
+    );
     let mut problems = Vec::new();
     let entries = chapters();
     let second = html_of(&entries[1]);
@@ -663,6 +681,29 @@ fn navigation_edit_links_accessible_names_and_readable_callouts() {
                         problems.push(format!("{theme}: {}: a `{}` callout's {part} has a contrast of {r}:1", c["page"], c["kind"]));
                     }
                 }
+            }
+        }
+    }
+    for (theme, outputs) in seen["outputs"].as_object().unwrap() {
+        let outputs = outputs.as_array().unwrap();
+        if outputs.len() != want_outputs {
+            problems.push(format!("{theme}: {} output panels on {output_pages:?}, their markdown has {want_outputs}", outputs.len()));
+        }
+        let varies: u64 = outputs.iter().map(|o| o["varies"].as_u64().unwrap_or(0)).sum();
+        if varies != want_varies as u64 || want_varies == 0 {
+            problems.push(format!("{theme}: {varies} \"varies\" marks, for {want_varies} `[..]` in the markdown"));
+        }
+        for o in outputs {
+            if o["label"] != "\"Output\"" {
+                problems.push(format!("{theme}: {}: an output block without its \"Output\" label ({})", o["page"], o["label"]));
+            }
+            for part in ["labelRatio", "text"] {
+                if o[part].as_f64().is_none_or(|r| r < 4.5) {
+                    problems.push(format!("{theme}: {}: an output block's {part} has a contrast of {}:1", o["page"], o[part]));
+                }
+            }
+            if o["wildcardsLeft"] != 0 {
+                problems.push(format!("{theme}: {}: `[..]` left in an output block instead of a \"varies\" mark", o["page"]));
             }
         }
     }

@@ -469,13 +469,16 @@ async function run() {
             const r = await page.goto(result.notFound.links[0]);
             result.notFound.firstLinkStatus = r.status();
         }
-        // Callouts in dark themes: title and body text against what is under them.
+        // Callouts in dark themes: title and body text against what is under them. Output blocks:
+        // their "Output" label and their text, and the "varies" marks that replace `[..]`.
         result.callouts = {};
+        result.outputs = {};
         for (const theme of DARK.concat(['light', 'rust'])) {
             const c = await newContext({ theme });
             const p = await c.newPage();
-            const rels = ['part2/06c-running-many-tasks.html', 'introduction.html'];
+            const rels = JSON.parse(process.env.OUTPUT_PAGES);
             result.callouts[theme] = [];
+            result.outputs[theme] = [];
             for (const rel of rels) {
                 await p.goto(base + rel);
                 await p.waitForLoadState('load');
@@ -506,7 +509,7 @@ async function run() {
                         const [x, y] = [lum(fg), lum(bg)].sort((a, b) => b - a);
                         return Math.round(((x + 0.05) / (y + 0.05)) * 100) / 100;
                     }
-                    return Array.from(document.querySelectorAll('.admonition')).map((a) => {
+                    const callouts = Array.from(document.querySelectorAll('.admonition')).map((a) => {
                         const title = a.querySelector('.admonition-title, summary');
                         const body = Array.from(a.querySelectorAll('p, li')).find((p) => !title || !title.contains(p));
                         return {
@@ -515,8 +518,24 @@ async function run() {
                             body: body ? ratio(body) : null,
                         };
                     });
+                    const outputs = Array.from(document.querySelectorAll('pre > code.output')).map((code) => {
+                        const pre = code.parentElement;
+                        const label = getComputedStyle(pre, '::before');
+                        const bg = bgOf(pre);
+                        const fg = over(parse(label.color), bg);
+                        const [x, y] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+                        return {
+                            label: label.content,
+                            labelRatio: Math.round(((x + 0.05) / (y + 0.05)) * 100) / 100,
+                            text: ratio(code),
+                            varies: code.querySelectorAll('.varies').length,
+                            wildcardsLeft: code.textContent.split('[..]').length - 1,
+                        };
+                    });
+                    return { callouts, outputs };
                 });
-                result.callouts[theme].push(...facts.map((f) => ({ page: rel, ...f })));
+                result.callouts[theme].push(...facts.callouts.map((f) => ({ page: rel, ...f })));
+                result.outputs[theme].push(...facts.outputs.map((f) => ({ page: rel, ...f })));
             }
             await c.close();
         }
