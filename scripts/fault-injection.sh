@@ -84,6 +84,28 @@ expect "an unknown code block attribute" "--test book code_blocks" "src/zz-fault
 chapter '```rust,ignore' 'fn main() {}' '```'
 expect "an ignore block without its reason" "--test book code_blocks" "src/zz-fault-injection.md:3: an \`ignore\` block carries its reason"
 
+chapter '```rust' 'fn main() {' '    println!("ready");' '}' '```' '' '```text,output' 'reaady' '```'
+expect "an output block that differs by one character" "--test snippets zz_fault" "src/zz-fault-injection.md:9: this output block (of the snippet at line 3) is not what the snippet shows"
+
+chapter '```rust' 'fn main() {' '    println!("ready");' '}' '```'
+expect "a printing snippet without its output block" "--test snippets zz_fault" "src/zz-fault-injection.md:3: this snippet prints, but there is no output block under it"
+
+chapter 'Some prose.' '' '```text,output' 'ready' '```'
+expect "an output block with no snippet above it" "--test book code_blocks" "src/zz-fault-injection.md:5: an output block with no snippet above it"
+
+chapter '```rust,compile_fail,E0308' 'fn main() {' '    let x: i32 = "text";' '}' '```' '' '```text,output' 'error[E0308]: mismatched types' '```'
+expect "a compile_fail block whose output block is not the compiler's first error" "--test compile_fail zz_fault" "src/zz-fault-injection.md:9: this output block (of the snippet at line 3)"
+
+chapter '```rust,should_panic' 'fn main() {' '    panic!("out of cheese");' '}' '```' '' '```text,output' "thread 'main' ([..]) panicked at src/main.rs:2:5:" 'out of milk' '```'
+expect "a should_panic block whose output block has another panic message" "--test snippets zz_fault" "src/zz-fault-injection.md:9: this output block (of the snippet at line 3)"
+
+chapter '```rust' 'fn main() {' '    println!("ready");' '}' '```' '' '```text,output' 'ready' '```' '' 'It prints `steady`.'
+expect "prose that quotes output the snippet does not print" "--test book quoted_output" "src/zz-fault-injection.md:13: says the program prints \`steady\`"
+
+long=$(printf '    println!("%s"); ' $(seq 1 400))
+chapter '```rust' 'fn main() {' "$long" '}' '```'
+expect "a snippet whose Playground link is over the ceiling" "--test book playground_links" "src/zz-fault-injection.md:3: its Playground link is"
+
 unlisted
 chapter 'A page nobody listed.'
 expect "a chapter missing from SUMMARY.md" "--test book every_chapter" "src/zz-fault-injection.md:1: not listed in src/SUMMARY.md"
