@@ -5,7 +5,7 @@
 
 mod common;
 
-/// The arrival times in examples/exercise07_*.rs (ms after the start), one per item.
+/// The arrival times in examples/exercise8_*.rs (ms after the start), one per item.
 const ARRIVALS_MS: [u64; 18] = [
     0, 30, 60, 90, 120, 150, 180, 210, 300, 310, 320, 330, 340, 350, 360, 500, 530, 560,
 ];
@@ -112,8 +112,8 @@ fn check(batches: &[Flush]) -> Result<(), String> {
 }
 
 #[test]
-fn exercise07_solution_flushes_every_batch_within_its_window() {
-    let batches = flushes("exercise07_solution");
+fn exercise8_solution_flushes_every_batch_within_its_window() {
+    let batches = flushes("exercise8_solution");
     if let Err(problem) = check(&batches) {
         panic!("{problem}\nall flushes: {batches:#?}");
     }
@@ -123,10 +123,10 @@ fn exercise07_solution_flushes_every_batch_within_its_window() {
 }
 
 #[test]
-fn exercise07_starter_lets_the_deadline_slip() {
+fn exercise8_starter_lets_the_deadline_slip() {
     // The starter recreates its sleep on every turn of the loop, so with items every 30 ms the
     // 100 ms deadline never fires and batches are flushed only when full, too late.
-    let batches = flushes("exercise07_starter");
+    let batches = flushes("exercise8_starter");
     let problem = check(&batches).expect_err("the starter should not pass the solution's checks");
     assert!(
         batches.iter().any(|b| b.waited_ms > WINDOW_MS),

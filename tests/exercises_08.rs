@@ -66,16 +66,16 @@ fn problems(s: &Summary) -> Vec<String> {
 }
 
 #[test]
-fn exercise08_solution_loses_no_page() {
-    let (summary, stdout) = summary_of("exercise08_solution");
+fn exercise9_solution_loses_no_page() {
+    let (summary, stdout) = summary_of("exercise9_solution");
     let problems = problems(&summary);
     assert!(problems.is_empty(), "{problems:?}\n{stdout}");
 }
 
 #[test]
-fn exercise08_starter_shows_the_stall() {
+fn exercise9_starter_shows_the_stall() {
     // The starter is the bug to fix: its fetches stall in the buffer and some are dropped.
-    let (summary, stdout) = summary_of("exercise08_starter");
+    let (summary, stdout) = summary_of("exercise9_starter");
     assert!(
         summary.failed > 0 && !problems(&summary).is_empty(),
         "the starter should lose pages to the stall, but it passes the solution's checks:\n{stdout}"

@@ -25,8 +25,8 @@ fn solves_the_exercise(output: &Output) -> bool {
 }
 
 #[test]
-fn exercise09_solution_proves_all_four_parts() {
-    let output = common::run_example("exercise09_solution", &[]);
+fn exercise10_solution_proves_all_four_parts() {
+    let output = common::run_example("exercise10_solution", &[]);
     let stdout = common::stdout_of(&output);
     for line in EXPECTED {
         assert!(
@@ -38,9 +38,9 @@ fn exercise09_solution_proves_all_four_parts() {
 }
 
 #[test]
-fn exercise09_starter_does_not_solve_it_yet() {
+fn exercise10_starter_does_not_solve_it_yet() {
     let output = common::run_with_timeout(
-        common::example_command("exercise09_starter"),
+        common::example_command("exercise10_starter"),
         common::EXAMPLE_TIMEOUT,
     )
     .expect("the starter runs to completion (it stops at its first todo!())");

@@ -1,7 +1,7 @@
-//! Exercise 9 (Async functions in traits, and async closures), starter: a plug-in pipeline.
+//! Exercise 10 (Async functions in traits, and async closures), starter: a plug-in pipeline.
 //! Replace each `todo!()`; `main` checks your work.
 //!
-//!     cargo run --example exercise09_starter
+//!     cargo run --example exercise10_starter
 //!
 //! 1. spawn: make `fetch_all` spawn one task per key. It cannot yet: change `Source` so that
 //!    every implementation's future is promised to be `Send`;
@@ -9,7 +9,7 @@
 //! 3. retry: call the async closure `op` until it succeeds, at most `attempts` times;
 //! 4. tree: fetch every node of the tree, recursively.
 //!
-//! A solution is in examples/exercise09_solution.rs.
+//! A solution is in examples/exercise10_solution.rs.
 #![allow(unused_variables, unused_mut, dead_code)] // remove once the todo!()s are done
 
 use std::future::Future;

@@ -1,6 +1,6 @@
-//! Exercise 07 (chapter "Pinning"): a batcher whose deadline keeps slipping. The solution.
+//! Exercise 8 (chapter "Pinning"): a batcher whose deadline keeps slipping. The solution.
 //!
-//! Run with `cargo run --example exercise07_solution`; `tests/exercises_07.rs` checks what it
+//! Run with `cargo run --example exercise8_solution`; `tests/exercises_07.rs` checks what it
 //! prints. The starter created a new `sleep(WINDOW)` inside `select!` on every turn of the loop:
 //! each item that won the race dropped the old `Sleep`, so the deadline measured the time since
 //! the latest item, not the age of the oldest one. Here one `Sleep` is created before the loop,

@@ -1,6 +1,6 @@
-//! Exercise 07 (chapter "Pinning"): a batcher whose deadline keeps slipping.
+//! Exercise 8 (chapter "Pinning"): a batcher whose deadline keeps slipping.
 //!
-//! Run with `cargo run --example exercise07_starter`. Items arrive on a channel; the batcher
+//! Run with `cargo run --example exercise8_starter`. Items arrive on a channel; the batcher
 //! flushes a batch when it holds `MAX_BATCH` items or when its oldest item has waited `WINDOW`,
 //! whichever comes first. The program runs on tokio's paused clock, so the times it prints are
 //! exact. Every line it prints should say `oldest waited 100ms` or less, but some do not: find out

@@ -1,16 +1,16 @@
-//! Exercise 8 (chapter "Streams"), solution: a crawler whose fetches do not stall.
+//! Exercise 9 (chapter "Streams"): a crawler whose fetches must not stall.
 //!
-//! Run with `cargo run --example exercise08_solution`. Twelve pages are fetched through
+//! Run with `cargo run --example exercise9_starter`. Twelve pages are fetched through
 //! `buffer_unordered(4)`, and each page is saved as it arrives. A fetch has two steps: it connects
 //! (10 to 40 ms, depending on the page), then sends its request and waits for the answer (30 ms).
 //! The simulated server gives up on a connection that the client leaves alone for more than 25 ms,
 //! after either step: a connection on which no request arrives, or an answer that nobody reads.
 //! Saving a page takes 40 ms.
 //!
-//! The starter awaited `save` in the loop body while the fetches sat in the buffer, unpolled. Here
-//! each fetch is spawned as a task inside the `map`: the buffer holds at most four `JoinHandle`s
-//! (a task is spawned only when the buffer has room, so the limit still holds), and the runtime
-//! polls every fetch the moment one of its steps ends, whatever the loop body is doing.
+//! Right now the loop body awaits `save`, and while it does, the fetches waiting in the buffer are
+//! not polled: a step finishes, and the fetch cannot take its next step until the loop asks the
+//! stream for another item. Change `main` so that no fetch fails, with at most four fetches in
+//! flight and every page still saved.
 //!
 //! The program runs on tokio's paused clock, so the times it prints are exact virtual times.
 
@@ -79,12 +79,12 @@ async fn main() {
     let start = Instant::now();
     let (mut fetched, mut saved, mut failed) = (0, 0, 0);
 
-    // Each fetch is a task: it runs on its own while the loop body saves.
+    // TODO: the fetches waiting in this buffer stand still while the loop body awaits `save`.
     let mut pages = stream::iter(pages())
-        .map(|(url, connect)| tokio::spawn(fetch(url, connect)))
+        .map(|(url, connect)| fetch(url, connect))
         .buffer_unordered(4);
-    while let Some(joined) = pages.next().await {
-        match joined.expect("a fetch task panicked") {
+    while let Some(result) = pages.next().await {
+        match result {
             Ok(page) => {
                 fetched += 1;
                 save(&page).await;

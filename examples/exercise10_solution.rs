@@ -1,6 +1,6 @@
-//! Exercise 9 (Async functions in traits, and async closures), solution: a plug-in pipeline.
+//! Exercise 10 (Async functions in traits, and async closures), solution: a plug-in pipeline.
 //!
-//!     cargo run --example exercise09_solution
+//!     cargo run --example exercise10_solution
 //!
 //! Four parts, each checked by `main`:
 //! 1. spawn: `Source::fetch` promises a `Send` future, so the generic `fetch_all` can spawn it;
