@@ -38,10 +38,12 @@ fn the_solution_fixes_all_three_bugs() {
     );
     assert_eq!(sales["left"], 0, "{out}");
 
-    // 2. The blocked executor: the 10 ms heartbeat never stalls behind the 300 ms report.
+    // 2. The blocked executor: the 10 ms heartbeat never stalls behind the 300 ms report. The
+    // bound leaves room for a busy machine (a debug build, real time, a panic on the same
+    // thread) and still fails the starter, whose gap is the whole 300 ms.
     let heartbeat = fields(&out, "heartbeat");
     assert!(
-        heartbeat["max_gap_ms"] < 100,
+        heartbeat["max_gap_ms"] < 200,
         "the heartbeat stalled for {} ms: the executor is still blocked:\n{out}",
         heartbeat["max_gap_ms"]
     );
