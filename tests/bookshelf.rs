@@ -24,7 +24,12 @@ struct Service {
 
 impl Service {
     fn start(db: &Path, extra: &[&str]) -> Service {
+        Service::start_with_env(db, extra, &[])
+    }
+
+    fn start_with_env(db: &Path, extra: &[&str], env: &[(&str, &str)]) -> Service {
         let mut cmd = common::example_command("bookshelf");
+        cmd.envs(env.iter().copied());
         cmd.args(["--addr", "127.0.0.1:0", "--db"])
             .arg(db)
             .args(extra)
@@ -430,16 +435,20 @@ async fn answers_200_simultaneous_requests() {
             0 => s.at(&format!("/books/{id}/overview")),
             1 => s.at(&format!("/books/{id}")),
             2 => s.at(&format!("/books/{id}/rating")),
-            _ => s.at("/slow?ms=20"),
+            _ => s.at("/slow?ms=1000"),
         };
         requests.spawn(async move { c.get(&url).send().await.map(|r| r.status().as_u16()) });
     }
+    let start = Instant::now();
     let mut ok = 0;
     while let Some(done) = requests.join_next().await {
         assert_eq!(done.unwrap().expect("request failed"), 200);
         ok += 1;
     }
     assert_eq!(ok, 200);
+    // Fifty of them wait a whole second each: one after another that would be 50 s. Under 10 s
+    // means that at least five seconds' worth of them, and in practice all fifty, overlapped.
+    assert!(start.elapsed() < Duration::from_secs(10), "{:?}", start.elapsed());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -502,7 +511,8 @@ async fn upstream_waits_overlap_across_requests() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cache_collapses_50_concurrent_misses_into_one_call() {
     let (_dir, db) = temp_db();
-    let s = Service::start(&db, &["--reviews-delay-ms", "100"]);
+    // A slow upstream (2 s), so that all fifty requests arrive while the one fill is running.
+    let s = Service::start(&db, &["--reviews-delay-ms", "2000", "--upstream-timeout-ms", "5000"]);
     let c = client();
     let id = add_book(&c, &s, "Cached").await["id"].as_i64().unwrap();
     let url = s.at(&format!("/books/{id}/rating"));
@@ -514,6 +524,9 @@ async fn cache_collapses_50_concurrent_misses_into_one_call() {
     let (_, stats) = get_json(&c, &s.at("/stats")).await;
     assert_eq!(stats["upstream_calls"]["reviews"], 1, "{stats}");
     assert_eq!(stats["rating_cache"]["fills"], 1, "{stats}");
+    // The other 49 waited for that fill (none found a finished value): they were concurrent.
+    assert_eq!(stats["rating_cache"]["joined"], 49, "{stats}");
+    assert_eq!(stats["rating_cache"]["hits"], 0, "{stats}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -525,9 +538,9 @@ async fn a_slow_upstream_becomes_a_504_and_the_other_still_answers() {
             "--reviews-delay-ms",
             "20",
             "--stock-delay-ms",
-            "3000",
+            "30000",
             "--upstream-timeout-ms",
-            "200",
+            "2000",
         ],
     );
     let c = client();
@@ -543,17 +556,17 @@ async fn a_slow_upstream_becomes_a_504_and_the_other_still_answers() {
     );
     assert_eq!(body["stock"]["status"], 504, "{body}");
     assert_eq!(
-        body["stock"]["error"], "upstream `stock` did not answer within 200 ms",
+        body["stock"]["error"], "upstream `stock` did not answer within 2000 ms",
         "{body}"
     );
-    assert!(elapsed < Duration::from_millis(1500), "took {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(6), "took {elapsed:?}");
 
     // All-or-nothing mode: the whole request is a 504.
     let (status, body) = get_json(&c, &s.at(&format!("/books/{id}/overview?mode=strict"))).await;
     assert_eq!(status, 504, "{body}");
     assert_eq!(
         body,
-        json!({ "error": "upstream `stock` did not answer within 200 ms" })
+        json!({ "error": "upstream `stock` did not answer within 2000 ms" })
     );
 }
 
@@ -1136,4 +1149,104 @@ fn load_test_shape_holds_with_many_cores() {
         blocking > 2.0 * awaiting,
         "blocking p50 {blocking} ms vs awaiting {awaiting} ms:\n{stdout}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_and_slowloris_connections_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_dir, db) = temp_db();
+    let s = Service::start(&db, &[]);
+    let mut silent = small_buffer_connection(&s).await;
+    let mut slowloris = small_buffer_connection(&s).await;
+    slowloris.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    // The default header-read timeout is 10 s: both are closed well before 20 s.
+    for (name, conn) in [("silent", &mut silent), ("slowloris", &mut slowloris)] {
+        let mut buf = [0u8; 256];
+        let read = tokio::time::timeout(Duration::from_secs(20), conn.read(&mut buf)).await;
+        assert!(
+            matches!(read, Ok(Ok(_)) | Ok(Err(_))),
+            "the server kept a {name} connection open for 20 s"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_is_not_served() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_dir, db) = temp_db();
+    let s = Service::start(&db, &[]);
+    let mut conn = small_buffer_connection(&s).await;
+    // The HTTP/2 connection preface, then an empty SETTINGS frame.
+    conn.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0").await.unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut buf))
+        .await
+        .map(|r| r.unwrap_or(0))
+        .unwrap_or(0);
+    // An HTTP/2 server answers with its own SETTINGS frame (type 4 in the frame's fourth byte).
+    assert!(n < 9 || buf[3] != 4, "the server spoke HTTP/2: {:?}", &buf[..n]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_endpoints_are_off_by_default() {
+    let (_dir, db) = temp_db();
+    let s = Service::start(&db, &[]);
+    let c = client();
+    for path in ["/slow-blocking?ms=10", "/slow-spawn-blocking?ms=10"] {
+        let (status, body) = get_json(&c, &s.at(path)).await;
+        assert_eq!(status, 404, "{path}: {body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_database_is_in_the_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = common::example_command("bookshelf");
+    cmd.current_dir(dir.path())
+        .env_remove("BOOKSHELF_DB")
+        .args(["--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("start bookshelf");
+    let stdout = child.stdout.take().unwrap();
+    let _guard = Service {
+        child,
+        url: String::new(),
+        output: Arc::default(),
+    };
+    let mut seen = String::new();
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.starts_with("database: ") {
+            break;
+        }
+    }
+    assert!(dir.path().join("bookshelf.db").exists(), "{seen}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_checks_the_database_and_a_panic_is_a_500() {
+    let (_dir, db) = temp_db();
+    let mut s = Service::start(&db, &["--demo-endpoints"]);
+    let c = client();
+    let (status, body) = get_json(&c, &s.at("/ready")).await;
+    assert_eq!((status, body), (200, json!({ "status": "ready" })));
+    let (status, body) = get_json(&c, &s.at("/panic")).await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body, json!({ "error": "internal server error" }));
+    assert!(s.is_running());
+    assert_eq!(get_json(&c, &s.at("/health")).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_traced_on_stderr() {
+    let (_dir, db) = temp_db();
+    let mut s = Service::start_with_env(&db, &[], &[("RUST_LOG", "tower_http=debug")]);
+    let c = client();
+    assert_eq!(get_json(&c, &s.at("/health")).await.0, 200);
+    s.interrupt(); // stderr is collected when the process ends
+    s.wait_exit(Duration::from_secs(20));
+    let out = s.output();
+    assert!(out.contains("started processing request"), "{out}");
 }

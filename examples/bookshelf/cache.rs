@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::future::{BoxFuture, FutureExt, Shared};
@@ -49,7 +49,7 @@ impl<V: Clone + Send + Sync + 'static, E: Clone + Send + Sync + 'static> Cache<V
         Fut: Future<Output = Result<V, E>> + Send + 'static,
     {
         // A std Mutex is fine: it is held for a map lookup, never across an .await.
-        let mut slots = self.slots.lock().unwrap();
+        let mut slots = self.lock();
         if let Some(slot) = slots.get(&key) {
             match slot.fill.peek() {
                 None => {
@@ -120,13 +120,19 @@ impl<V, E> Cache<V, E> {
         V: Clone,
         E: Clone,
     {
-        let mut slots = self.slots.lock().unwrap();
+        let mut slots = self.lock();
         let before = slots.len();
         slots.retain(|_, slot| !self.expired(slot));
         before - slots.len()
     }
 
     pub fn entry_count(&self) -> usize {
-        self.slots.lock().unwrap().len()
+        self.lock().len()
+    }
+
+    /// The map, even if a thread panicked while holding the lock: every operation on it leaves
+    /// it consistent, so a poisoned lock (one panic) must not turn into a panic per request.
+    fn lock(&self) -> MutexGuard<'_, HashMap<i64, Slot<V, E>>> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

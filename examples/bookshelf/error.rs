@@ -64,7 +64,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Internal(detail) = &self {
-            eprintln!("internal error: {detail}");
+            tracing::error!("internal error: {detail}");
         }
         let body = Json(json!({ "error": self.message() }));
         if let ApiError::Overloaded(_) = &self {

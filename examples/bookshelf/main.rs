@@ -25,9 +25,8 @@ use std::time::Duration;
 
 use axum::Router;
 use clap::Parser;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, Semaphore};
@@ -119,6 +118,14 @@ fn ms(n: u64) -> Duration {
 
 fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let args = Args::parse();
+    // Logs go to stderr; RUST_LOG chooses what (`RUST_LOG=tower_http=debug` traces each request).
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.worker_threads {
         runtime.worker_threads(n); // overrides TOKIO_WORKER_THREADS
@@ -199,12 +206,11 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
     println!("listening on http://{}", listener.local_addr()?);
     println!("database: {}", db_path.display());
 
-    let connections = Arc::new(Semaphore::new(args.max_connections));
     let server = Server {
         header_read_timeout: ms(args.header_read_timeout_ms),
-        connections: connections.clone(),
+        connections: Arc::new(Semaphore::new(args.max_connections)),
     };
-    let graceful = server.accept_until(listener, app, shutdown.clone()).await;
+    let connections = server.accept_until(listener, app, shutdown.clone()).await;
 
     // Stopped accepting. Give in-flight requests, WebSockets, exports and the job the grace
     // period to finish, and abandon whatever is left: a client that stopped reading cannot
@@ -212,14 +218,14 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
     let grace = ms(args.shutdown_grace_ms);
     tracker.close();
     let drain = async {
-        graceful.shutdown().await; // every connection has finished its last response
+        connections.wait().await; // every connection has finished its last response
         tracker.wait().await; // every tracked task has returned
     };
     if tokio::time::timeout(grace, drain).await.is_err() {
-        let open = args.max_connections - connections.available_permits();
         println!(
-            "grace period of {} ms over: abandoning {open} connection(s) and {} task(s)",
+            "grace period of {} ms over: abandoning {} connection(s) and {} task(s)",
             grace.as_millis(),
+            connections.len(),
             tracker.len()
         );
     }
@@ -242,14 +248,13 @@ struct Server {
 }
 
 impl Server {
-    /// Accept connections until `stop` is cancelled; each runs in its own task, watched by the
-    /// returned `GracefulShutdown` so that the caller can drain them.
-    async fn accept_until(self, listener: TcpListener, app: Router, stop: CancellationToken) -> GracefulShutdown {
-        let mut http = auto::Builder::new(TokioExecutor::new()).http1_only();
-        http.http1()
-            .timer(TokioTimer::new()) // without a timer, hyper's timeouts are off
+    /// Accept connections until `stop` is cancelled; each runs in its own task, on the returned
+    /// tracker, and finishes its current response, then closes, once `stop` is cancelled.
+    async fn accept_until(self, listener: TcpListener, app: Router, stop: CancellationToken) -> TaskTracker {
+        let mut http = http1::Builder::new();
+        http.timer(TokioTimer::new()) // without a timer, hyper's timeouts are off
             .header_read_timeout(self.header_read_timeout);
-        let graceful = GracefulShutdown::new();
+        let connections = TaskTracker::new();
         loop {
             // A free connection slot first, so that a full house waits in the kernel's queue.
             let permit = tokio::select! {
@@ -262,23 +267,30 @@ impl Server {
                     Ok((stream, _peer)) => stream,
                     Err(e) => {
                         // Out of file descriptors (EMFILE) and the like: back off, do not spin.
-                        eprintln!("accept failed: {e}");
+                        tracing::warn!("accept failed: {e}");
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     }
                 },
             };
             let service = TowerToHyperService::new(app.clone());
-            let connection = http
-                .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                .into_owned();
-            let connection = graceful.watch(connection);
-            tokio::spawn(async move {
-                let _ = connection.await; // an error here is one client's broken connection
+            let connection = http.serve_connection(TokioIo::new(stream), service).with_upgrades();
+            let stop = stop.clone();
+            connections.spawn(async move {
+                let mut connection = std::pin::pin!(connection);
+                tokio::select! {
+                    _ = connection.as_mut() => {}
+                    _ = stop.cancelled() => {
+                        // Finish the response in progress, then close (no more keep-alive).
+                        connection.as_mut().graceful_shutdown();
+                        let _ = connection.await;
+                    }
+                }
                 drop(permit);
             });
         }
-        graceful // the listener is dropped here: new connections are refused
+        connections.close();
+        connections // the listener is dropped here: new connections are refused
     }
 }
 // ANCHOR_END: server

@@ -22,6 +22,7 @@ use tokio_util::task::TaskTracker;
 use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 
 use crate::cache::Cache;
 use crate::db::{self, Book, NewBook};
@@ -67,6 +68,7 @@ pub struct Limits {
 pub fn router(state: AppState, limits: &Limits) -> Router {
     let mut routes = Router::new()
         .route("/health", get(health))
+        .route("/ready", get(ready))
         .route("/books", get(list_books).post(create_book))
         .route("/books/export", get(export_books))
         .route("/books/{id}", get(get_book).delete(delete_book))
@@ -79,7 +81,8 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         // Demonstrations only: anyone who can reach them can stall the runtime's threads.
         routes = routes
             .route("/slow-blocking", get(slow_blocking))
-            .route("/slow-spawn-blocking", get(slow_spawn_blocking));
+            .route("/slow-spawn-blocking", get(slow_spawn_blocking))
+            .route("/panic", get(panic_demo));
     }
     let turns = Arc::new(Semaphore::new(limits.max_concurrency));
     routes
@@ -89,6 +92,9 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
             // In a ServiceBuilder the first layer listed is the outermost: it sees the
             // request first and the response last.
             ServiceBuilder::new()
+                // One log line per request and response (RUST_LOG=tower_http=debug).
+                .layer(TraceLayer::new_for_http())
+                .layer(axum::middleware::from_fn(catch_panics))
                 // The deadline covers the wait for a turn below it, not only the handler.
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -112,8 +118,34 @@ async fn wait_for_a_turn(State(turns): State<Arc<Semaphore>>, request: Request, 
 }
 // ANCHOR_END: router
 
+/// Liveness: the process answers. (It does not touch the database: a database outage should
+/// not make an orchestrator restart every replica.)
 async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
+}
+
+/// Readiness: this replica can serve, its database answers. An orchestrator sends traffic only
+/// to ready replicas.
+async fn ready(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
+    sqlx::query("SELECT 1").execute(&app.pool).await?;
+    Ok(Json(json!({ "status": "ready" })))
+}
+
+/// A handler that panics (with --demo-endpoints), to show `catch_panics` at work.
+async fn panic_demo() -> &'static str {
+    panic!("a bug in a handler")
+}
+
+/// A panic in a handler becomes a 500 for that request. (Without this layer hyper would drop
+/// the connection without an answer. Either way, the process survives only with
+/// `panic = "unwind"`, Rust's default: with `panic = "abort"` in the release profile, the
+/// first panic ends it.)
+async fn catch_panics(request: Request, next: Next) -> Response {
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(next.run(request)).catch_unwind().await {
+        Ok(response) => response,
+        Err(_) => ApiError::Internal("a handler panicked".to_string()).into_response(),
+    }
 }
 
 async fn unknown_route() -> ApiError {
@@ -293,7 +325,7 @@ async fn export_books(State(app): State<AppState>) -> Result<Response, ApiError>
             let page = match db::books_after(&pool, after, EXPORT_PAGE).await {
                 Ok(page) if page.is_empty() => break,
                 Ok(page) => page,
-                Err(e) => return eprintln!("export stopped: database: {e}"),
+                Err(e) => return tracing::error!("export stopped: database: {e}"),
             };
             after = page.last().map_or(after, |book| book.id);
             for book in page {
@@ -306,7 +338,7 @@ async fn export_books(State(app): State<AppState>) -> Result<Response, ApiError>
                     sent = tokio::time::timeout(patience, tx.send(Ok(line))) => match sent {
                         Ok(Ok(())) => {}
                         Ok(Err(_)) => return, // the client hung up
-                        Err(_) => return eprintln!("export stopped: the client stopped reading"),
+                        Err(_) => return tracing::warn!("export stopped: the client stopped reading"),
                     },
                 }
             }

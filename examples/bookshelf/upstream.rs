@@ -151,7 +151,7 @@ pub async fn fetch_json<T: serde::de::DeserializeOwned>(
                 Failure::Transport(e) => e.to_string(),
                 other => other.public_reason(),
             };
-            eprintln!("upstream {} failed ({url}): {detail}", upstream.name);
+            tracing::warn!("upstream {} failed ({url}): {detail}", upstream.name);
             Err(ApiError::UpstreamFailed {
                 service: upstream.name,
                 reason: failure.public_reason(),
