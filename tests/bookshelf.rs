@@ -1250,3 +1250,20 @@ async fn requests_are_traced_on_stderr() {
     let out = s.output();
     assert!(out.contains("started processing request"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_keep_alive_connections_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_dir, db) = temp_db();
+    let s = Service::start(&db, &["--header-read-timeout-ms", "500"]);
+    let mut conn = small_buffer_connection(&s).await;
+    conn.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut buf = [0u8; 1024];
+    let n = conn.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&buf[..n]));
+    // Kept alive, then idle: closed by the header-read timeout of the next request.
+    let start = Instant::now();
+    let read = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut buf)).await;
+    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "still open after 10 s: {read:?}");
+    assert!(start.elapsed() >= Duration::from_millis(400), "{:?}", start.elapsed());
+}
