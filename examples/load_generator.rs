@@ -30,6 +30,9 @@ struct Args {
     /// Seconds per endpoint (upper bound).
     #[arg(long, default_value_t = 10)]
     max_secs: u64,
+    /// Requests per endpoint sent first and not measured (connections opened, caches warm).
+    #[arg(long, default_value_t = 200)]
+    warmup: usize,
     /// How long the /slow endpoints wait per request.
     #[arg(long, default_value_t = 20)]
     ms: u64,
@@ -228,6 +231,10 @@ async fn main() {
             other => panic!("unknown endpoint {other}"),
         };
         let url = format!("{base}{path}");
+        if args.warmup > 0 {
+            let warm = Duration::from_secs(args.max_secs);
+            run_load(&client, &url, args.users, args.warmup, warm).await;
+        }
         let out = run_load(
             &client,
             &url,

@@ -715,6 +715,8 @@ fn load_generator_reports_rates_and_percentiles() {
     let out = common::run_example(
         "load_generator",
         &[
+            "--warmup",
+            "20",
             "--users",
             "20",
             "--requests",
@@ -748,7 +750,7 @@ fn load_generator_measures_async_against_blocking_handlers() {
     let output = common::run_example(
         "load_generator",
         &[
-            "--users", "20", "--requests", "100", "--max-secs", "10", "--ms", "20",
+            "--warmup", "20", "--users", "20", "--requests", "100", "--max-secs", "10", "--ms", "20",
             "--endpoints", "slow,slow-blocking",
         ],
     );
@@ -1131,7 +1133,7 @@ async fn upstream_failures_hide_internals_and_bodies_are_capped() {
 fn load_test_shape_holds_with_many_cores() {
     let mut cmd = common::example_command("load_generator");
     cmd.env("TOKIO_WORKER_THREADS", "16").args([
-        "--users", "20", "--requests", "100", "--max-secs", "10", "--ms", "20",
+        "--warmup", "20", "--users", "20", "--requests", "100", "--max-secs", "10", "--ms", "20",
         "--endpoints", "slow,slow-blocking",
     ]);
     let output = common::run_with_timeout(cmd, common::EXAMPLE_TIMEOUT).expect("load generator");
