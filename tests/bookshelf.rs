@@ -1269,3 +1269,55 @@ async fn idle_keep_alive_connections_are_closed() {
     assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "still open after 10 s: {read:?}");
     assert!(start.elapsed() >= Duration::from_millis(400), "{:?}", start.elapsed());
 }
+
+/// The closing handshake, seen from a client that does not answer the server's Close: the server
+/// waits for the client's Close (up to a second) before it drops the connection, instead of
+/// closing the TCP connection right after its own Close frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_goodbye_waits_for_the_clients_close() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_dir, db) = temp_db();
+    let mut s = Service::start(&db, &[]);
+    let mut conn = small_buffer_connection(&s).await;
+    // A hand-made upgrade request, so that nothing answers the server's frames for us.
+    conn.write_all(
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read_until = |seen: &[u8], pattern: &[u8]| seen.windows(pattern.len()).any(|w| w == pattern);
+    while !read_until(&seen, b"\"hello\"") {
+        let n = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut buf))
+            .await
+            .expect("the hello within 10 s")
+            .unwrap();
+        assert!(n > 0, "closed early: {:?}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    s.interrupt();
+    // A Close frame (0x88) with code 1001 (0x03 0xE9), then, a second later, the end of the stream.
+    let mut close_seen_at = None;
+    let ended_at = loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut buf))
+            .await
+            .expect("the server closes within 10 s")
+            .unwrap_or(0);
+        if n == 0 {
+            break Instant::now();
+        }
+        seen.extend_from_slice(&buf[..n]);
+        if close_seen_at.is_none() && read_until(&seen, &[0x03, 0xE9]) {
+            close_seen_at = Some(Instant::now());
+        }
+    };
+    let close_seen_at = close_seen_at.expect("a Close frame with code 1001");
+    let waited = ended_at - close_seen_at;
+    assert!(
+        waited >= Duration::from_millis(800),
+        "the server dropped the connection {waited:?} after its Close, without waiting for ours"
+    );
+    let _ = s.wait_exit(Duration::from_secs(20));
+}
