@@ -450,7 +450,9 @@ fn cpu_job(limit: u64, cores: usize, repeat: usize) {
         "method", "threads", "median_ms", "range_ms", "speedup", "primes"
     );
 
-    let (seq_ms, seq) = timed_runs(repeat, || (0..limit).filter(|&n| is_prime(n)).count() as u64);
+    let (seq_ms, seq) = timed_runs(repeat, || {
+        (0..limit).filter(|&n| is_prime(n)).count() as u64
+    });
     let (rayon_ms, par) = timed_runs(repeat, || {
         (0..limit).into_par_iter().filter(|&n| is_prime(n)).count() as u64
     });

@@ -244,9 +244,13 @@ impl CircuitBreaker {
             until: Instant::now() + self.cooldown,
         };
         match (inner.state, healthy) {
-            (BreakerState::Closed { .. }, true) => inner.state = BreakerState::Closed { failures: 0 },
+            (BreakerState::Closed { .. }, true) => {
+                inner.state = BreakerState::Closed { failures: 0 }
+            }
             (BreakerState::Closed { failures }, false) if failures + 1 < self.threshold => {
-                inner.state = BreakerState::Closed { failures: failures + 1 };
+                inner.state = BreakerState::Closed {
+                    failures: failures + 1,
+                };
             }
             (BreakerState::Closed { .. }, false) => inner.move_to(open),
             (BreakerState::HalfOpen, true) if probe => {
@@ -383,7 +387,11 @@ impl Fetcher {
     /// Wait for a slot on this host (its bulkhead), then for a global slot and, if a rate is
     /// set, for the next tick.
     async fn slot<'a>(&'a self, host: &'a Host) -> (SemaphorePermit<'a>, SemaphorePermit<'a>) {
-        let mine = host.limit.acquire().await.expect("the semaphore is never closed");
+        let mine = host
+            .limit
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         let global = self
             .limit
             .acquire()
@@ -472,7 +480,7 @@ impl Fetcher {
             }
         }
     }
-// ANCHOR_END: fetch
+    // ANCHOR_END: fetch
 }
 
 fn classify(error: reqwest::Error) -> FetchError {
@@ -507,7 +515,9 @@ pub async fn fetch_all(
     loop {
         // Top up to `max_pending` tasks: the input is read as the work progresses.
         while tasks.len() < max_pending {
-            let Some((index, url)) = todo.next() else { break };
+            let Some((index, url)) = todo.next() else {
+                break;
+            };
             let fetcher = Arc::clone(&fetcher);
             let task = tasks.spawn(async move { fetcher.fetch(&url).await });
             index_of.insert(task.id(), index);

@@ -111,7 +111,10 @@ fn small_benchmark_output_is_well_formed_and_sane() {
         assert!(ms > 0.0, "{line}");
         let (min, max) = cols[3].split_once('-').expect("a range");
         let (min, max): (f64, f64) = (min.parse().unwrap(), max.parse().unwrap());
-        assert!(min <= ms && ms <= max, "the median lies in the range: {line}");
+        assert!(
+            min <= ms && ms <= max,
+            "the median lies in the range: {line}"
+        );
         assert!(cols[4].ends_with('x'), "{line}");
         counts.push(cols[5].parse::<u64>().expect("primes"));
     }

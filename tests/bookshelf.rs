@@ -158,7 +158,13 @@ async fn every_endpoint_answers() {
     let (_dir, db) = temp_db();
     let s = Service::start(
         &db,
-        &["--reviews-delay-ms", "10", "--stock-delay-ms", "10", "--demo-endpoints"],
+        &[
+            "--reviews-delay-ms",
+            "10",
+            "--stock-delay-ms",
+            "10",
+            "--demo-endpoints",
+        ],
     );
     let c = client();
 
@@ -448,7 +454,11 @@ async fn answers_200_simultaneous_requests() {
     assert_eq!(ok, 200);
     // Fifty of them wait a whole second each: one after another that would be 50 s. Under 10 s
     // means that at least five seconds' worth of them, and in practice all fifty, overlapped.
-    assert!(start.elapsed() < Duration::from_secs(10), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -512,7 +522,15 @@ async fn upstream_waits_overlap_across_requests() {
 async fn cache_collapses_50_concurrent_misses_into_one_call() {
     let (_dir, db) = temp_db();
     // A slow upstream (2 s), so that all fifty requests arrive while the one fill is running.
-    let s = Service::start(&db, &["--reviews-delay-ms", "2000", "--upstream-timeout-ms", "5000"]);
+    let s = Service::start(
+        &db,
+        &[
+            "--reviews-delay-ms",
+            "2000",
+            "--upstream-timeout-ms",
+            "5000",
+        ],
+    );
     let c = client();
     let id = add_book(&c, &s, "Cached").await["id"].as_i64().unwrap();
     let url = s.at(&format!("/books/{id}/rating"));
@@ -750,8 +768,18 @@ fn load_generator_measures_async_against_blocking_handlers() {
     let output = common::run_example(
         "load_generator",
         &[
-            "--warmup", "20", "--users", "20", "--requests", "100", "--max-secs", "10", "--ms", "20",
-            "--endpoints", "slow,slow-blocking",
+            "--warmup",
+            "20",
+            "--users",
+            "20",
+            "--requests",
+            "100",
+            "--max-secs",
+            "10",
+            "--ms",
+            "20",
+            "--endpoints",
+            "slow,slow-blocking",
         ],
     );
     let stdout = common::stdout_of(&output);
@@ -759,9 +787,16 @@ fn load_generator_measures_async_against_blocking_handlers() {
     let row = |endpoint: &str| -> Vec<f64> {
         let line = stdout
             .lines()
-            .find(|l| l.split_whitespace().next().is_some_and(|e| e.starts_with(endpoint)))
+            .find(|l| {
+                l.split_whitespace()
+                    .next()
+                    .is_some_and(|e| e.starts_with(endpoint))
+            })
             .unwrap_or_else(|| panic!("no row for {endpoint} in:\n{stdout}"));
-        line.split_whitespace().skip(1).map(|n| n.parse().unwrap_or(f64::NAN)).collect()
+        line.split_whitespace()
+            .skip(1)
+            .map(|n| n.parse().unwrap_or(f64::NAN))
+            .collect()
     };
     let awaiting = row("/slow?");
     let blocking = row("/slow-blocking?");
@@ -794,7 +829,9 @@ async fn seed_books(db: &Path, n: u32) {
         .unwrap()
         .filename(db)
         .busy_timeout(Duration::from_secs(10));
-    let pool = sqlx::SqlitePool::connect_with(options).await.expect("open db");
+    let pool = sqlx::SqlitePool::connect_with(options)
+        .await
+        .expect("open db");
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) \
          INSERT INTO books (title, author, year) \
@@ -835,9 +872,7 @@ async fn stuck_export(s: &Service) -> tokio::net::TcpStream {
 }
 
 /// A WebSocket client that reads its `hello`, then never reads again (nor answers pings).
-async fn stuck_websocket(
-    s: &Service,
-) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
+async fn stuck_websocket(s: &Service) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
     let conn = small_buffer_connection(s).await;
     let ws_url = s.url.replacen("http://", "ws://", 1) + "/ws";
     let (mut ws, _) = tokio_tungstenite::client_async(ws_url, conn)
@@ -910,7 +945,10 @@ async fn a_second_sigint_exits_at_once() {
     let exit = s.wait_exit(Duration::from_secs(4));
     // 130 = 128 + SIGINT: the second signal ended it, not the end of the grace period.
     assert_eq!(exit.code(), Some(130), "{exit}:\n{}", s.output());
-    assert!(slow.await.unwrap().is_err(), "the slow request was abandoned");
+    assert!(
+        slow.await.unwrap().is_err(),
+        "the slow request was abandoned"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -926,7 +964,11 @@ async fn two_stuck_exports_do_not_starve_other_requests() {
         let start = Instant::now();
         let (status, body) = get_json(&c, &s.at("/books/1")).await;
         assert_eq!(status, 200, "after {:?}: {body}", start.elapsed());
-        assert!(start.elapsed() < Duration::from_secs(4), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(4),
+            "{:?}",
+            start.elapsed()
+        );
     }
 }
 
@@ -983,7 +1025,11 @@ async fn websocket_sockets_are_capped_and_silent_peers_dropped() {
         if stats(&c, &s).await["websocket_clients"] == 0 {
             break;
         }
-        assert!(since.elapsed() < Duration::from_secs(10), "{}", stats(&c, &s).await);
+        assert!(
+            since.elapsed() < Duration::from_secs(10),
+            "{}",
+            stats(&c, &s).await
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -991,7 +1037,10 @@ async fn websocket_sockets_are_capped_and_silent_peers_dropped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queued_request_gets_its_timeout() {
     let (_dir, db) = temp_db();
-    let s = Service::start(&db, &["--max-concurrency", "1", "--request-timeout-ms", "500"]);
+    let s = Service::start(
+        &db,
+        &["--max-concurrency", "1", "--request-timeout-ms", "500"],
+    );
     let c = client();
     let url = s.at("/slow?ms=2000");
     let timed = futures::future::join_all((0..8).map(|_| {
@@ -1005,7 +1054,10 @@ async fn a_queued_request_gets_its_timeout() {
     .await;
     // One at a time, a queue of 8 behind a 500 ms limit would end after 4 s.
     let slowest = timed.iter().map(|t| t.2).max().unwrap();
-    assert!(slowest < Duration::from_millis(2500), "the last answer came after {slowest:?}");
+    assert!(
+        slowest < Duration::from_millis(2500),
+        "the last answer came after {slowest:?}"
+    );
     for (status, body, _) in &timed {
         assert_eq!(*status, 503, "{body}");
     }
@@ -1037,7 +1089,10 @@ async fn fifty_misses_during_an_outage_share_one_failed_call() {
         "{:?}",
         timed.iter().map(|t| t.0).collect::<Vec<_>>()
     );
-    assert!(slowest < Duration::from_secs(5), "the last caller waited {slowest:?}");
+    assert!(
+        slowest < Duration::from_secs(5),
+        "the last caller waited {slowest:?}"
+    );
     assert!(
         stats["upstream_calls"]["reviews"].as_u64().unwrap() <= 2,
         "one call for all, not one each: {stats}"
@@ -1050,8 +1105,12 @@ async fn a_failed_fill_is_cached_briefly() {
     let s = Service::start(
         &db,
         &[
-            "--reviews-delay-ms", "3000", "--upstream-timeout-ms", "200",
-            "--cache-failure-ttl-ms", "60000",
+            "--reviews-delay-ms",
+            "3000",
+            "--upstream-timeout-ms",
+            "200",
+            "--cache-failure-ttl-ms",
+            "60000",
         ],
     );
     let c = client();
@@ -1060,7 +1119,10 @@ async fn a_failed_fill_is_cached_briefly() {
     assert_eq!(get_json(&c, &url).await.0, 504);
     let start = Instant::now();
     assert_eq!(get_json(&c, &url).await.0, 504);
-    assert!(start.elapsed() < Duration::from_millis(150), "answered from the cache");
+    assert!(
+        start.elapsed() < Duration::from_millis(150),
+        "answered from the cache"
+    );
     assert_eq!(stats(&c, &s).await["upstream_calls"]["reviews"], 1);
 }
 
@@ -1089,7 +1151,12 @@ async fn start_bad_upstream() -> String {
     let app = axum::Router::new()
         .route(
             "/reviews/{id}",
-            get(|| async { (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "secret detail") }),
+            get(|| async {
+                (
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "secret detail",
+                )
+            }),
         )
         .route(
             "/stock/{id}",
@@ -1110,17 +1177,30 @@ async fn upstream_failures_hide_internals_and_bodies_are_capped() {
     let upstream = start_bad_upstream().await;
     let s = Service::start(
         &db,
-        &["--reviews-url", &upstream, "--stock-url", &upstream, "--upstream-timeout-ms", "5000"],
+        &[
+            "--reviews-url",
+            &upstream,
+            "--stock-url",
+            &upstream,
+            "--upstream-timeout-ms",
+            "5000",
+        ],
     );
     let c = client();
     let id = add_book(&c, &s, "Leaky").await["id"].as_i64().unwrap();
     let (status, body) = get_json(&c, &s.at(&format!("/books/{id}/overview"))).await;
     assert_eq!(status, 200, "{body}");
     let text = body.to_string();
-    assert!(!text.contains("127.0.0.1") && !text.contains("http://"), "{text}");
+    assert!(
+        !text.contains("127.0.0.1") && !text.contains("http://"),
+        "{text}"
+    );
     assert!(!text.contains("secret"), "{text}");
     assert_eq!(body["reviews"]["status"], 502, "{body}");
-    assert_eq!(body["stock"]["status"], 502, "an 8 MB answer is refused: {body}");
+    assert_eq!(
+        body["stock"]["status"], 502,
+        "an 8 MB answer is refused: {body}"
+    );
     let (status, body) = get_json(&c, &s.at(&format!("/books/{id}/overview?mode=strict"))).await;
     assert_eq!(status, 502, "{body}");
     assert!(!body.to_string().contains("127.0.0.1"), "{body}");
@@ -1133,8 +1213,18 @@ async fn upstream_failures_hide_internals_and_bodies_are_capped() {
 fn load_test_shape_holds_with_many_cores() {
     let mut cmd = common::example_command("load_generator");
     cmd.env("TOKIO_WORKER_THREADS", "16").args([
-        "--warmup", "20", "--users", "20", "--requests", "100", "--max-secs", "10", "--ms", "20",
-        "--endpoints", "slow,slow-blocking",
+        "--warmup",
+        "20",
+        "--users",
+        "20",
+        "--requests",
+        "100",
+        "--max-secs",
+        "10",
+        "--ms",
+        "20",
+        "--endpoints",
+        "slow,slow-blocking",
     ]);
     let output = common::run_with_timeout(cmd, common::EXAMPLE_TIMEOUT).expect("load generator");
     assert!(output.status.success(), "{output:?}");
@@ -1160,7 +1250,10 @@ async fn silent_and_slowloris_connections_are_closed() {
     let s = Service::start(&db, &[]);
     let mut silent = small_buffer_connection(&s).await;
     let mut slowloris = small_buffer_connection(&s).await;
-    slowloris.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    slowloris
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
     // The default header-read timeout is 10 s: both are closed well before 20 s.
     for (name, conn) in [("silent", &mut silent), ("slowloris", &mut slowloris)] {
         let mut buf = [0u8; 256];
@@ -1179,14 +1272,20 @@ async fn http2_is_not_served() {
     let s = Service::start(&db, &[]);
     let mut conn = small_buffer_connection(&s).await;
     // The HTTP/2 connection preface, then an empty SETTINGS frame.
-    conn.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0").await.unwrap();
+    conn.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .unwrap();
     let mut buf = [0u8; 64];
     let n = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut buf))
         .await
         .map(|r| r.unwrap_or(0))
         .unwrap_or(0);
     // An HTTP/2 server answers with its own SETTINGS frame (type 4 in the frame's fourth byte).
-    assert!(n < 9 || buf[3] != 4, "the server spoke HTTP/2: {:?}", &buf[..n]);
+    assert!(
+        n < 9 || buf[3] != 4,
+        "the server spoke HTTP/2: {:?}",
+        &buf[..n]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1259,15 +1358,28 @@ async fn idle_keep_alive_connections_are_closed() {
     let (_dir, db) = temp_db();
     let s = Service::start(&db, &["--header-read-timeout-ms", "500"]);
     let mut conn = small_buffer_connection(&s).await;
-    conn.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    conn.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
     let mut buf = [0u8; 1024];
     let n = conn.read(&mut buf).await.unwrap();
-    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&buf[..n]));
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&buf[..n])
+    );
     // Kept alive, then idle: closed by the header-read timeout of the next request.
     let start = Instant::now();
     let read = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut buf)).await;
-    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "still open after 10 s: {read:?}");
-    assert!(start.elapsed() >= Duration::from_millis(400), "{:?}", start.elapsed());
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "still open after 10 s: {read:?}"
+    );
+    assert!(
+        start.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 /// The closing handshake, seen from a client that does not answer the server's Close: the server
@@ -1288,7 +1400,8 @@ async fn websocket_goodbye_waits_for_the_clients_close() {
     .unwrap();
     let mut seen = Vec::new();
     let mut buf = [0u8; 4096];
-    let read_until = |seen: &[u8], pattern: &[u8]| seen.windows(pattern.len()).any(|w| w == pattern);
+    let read_until =
+        |seen: &[u8], pattern: &[u8]| seen.windows(pattern.len()).any(|w| w == pattern);
     while !read_until(&seen, b"\"hello\"") {
         let n = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut buf))
             .await

@@ -20,10 +20,19 @@ fn run_on_rayon<T: Send + 'static>(
 }
 
 fn child() {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let answer = runtime.block_on(run_on_rayon(|| -> u64 { panic!("bad input") }));
     let answer = answer.expect("the sender always sends");
-    println!("job answered: {}", if answer.is_ok() { "a value" } else { "an error" });
+    println!(
+        "job answered: {}",
+        if answer.is_ok() {
+            "a value"
+        } else {
+            "an error"
+        }
+    );
     println!("the service carries on");
 }
 
@@ -33,7 +42,11 @@ fn a_panicking_rayon_job_is_an_error_not_an_abort() {
         return child();
     }
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "a_panicking_rayon_job_is_an_error_not_an_abort", "--nocapture"])
+        .args([
+            "--exact",
+            "a_panicking_rayon_job_is_an_error_not_an_abort",
+            "--nocapture",
+        ])
         .env("RAYON_PANIC_CHILD", "1")
         .output()
         .expect("run the child");

@@ -469,7 +469,11 @@ fn the_binary_demo_runs_on_its_own() {
 /// A server whose answers arrive in a chosen order: `/fail/{id}` answers 503 once both `/late-*`
 /// requests have arrived; `/late-ok` and `/late-fail` answer (200, 503) one second after three
 /// `/fail` requests have arrived, so their outcomes reach the client after the breaker opened.
-async fn start_ordered_server() -> (SocketAddr, Arc<Seen>, Arc<Mutex<Option<tokio::time::Instant>>>) {
+async fn start_ordered_server() -> (
+    SocketAddr,
+    Arc<Seen>,
+    Arc<Mutex<Option<tokio::time::Instant>>>,
+) {
     let seen = Arc::new(Seen::default());
     let released = Arc::new(Mutex::new(None));
     async fn until(seen: &Seen, keys: &[&str], n: usize) {
@@ -539,7 +543,10 @@ async fn late_outcomes_do_not_move_an_open_breaker() {
     let breaker = &host.breaker;
     let outcomes = futures::future::join_all(urls.iter().map(|u| fetcher.fetch(u))).await;
     assert!(matches!(outcomes[0], Outcome::Ok { .. }), "{outcomes:?}");
-    let released = released.lock().unwrap().expect("the late answers were released");
+    let released = released
+        .lock()
+        .unwrap()
+        .expect("the late answers were released");
     // Opened by the third failure, before the late answers were released. The late success
     // must not close it, the late failure must not push its cool-down out.
     match breaker.state() {
@@ -559,7 +566,9 @@ async fn start_resetting_server() -> (SocketAddr, Arc<AtomicUsize>) {
     let seen = count.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((mut stream, _)) = listener.accept().await else { continue };
+            let Ok((mut stream, _)) = listener.accept().await else {
+                continue;
+            };
             seen.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(async move {
                 use tokio::io::AsyncReadExt;
@@ -599,16 +608,27 @@ async fn an_oversized_body_is_refused() {
         attempt_timeout: Duration::from_secs(5),
         ..test_config()
     };
-    let out = fetch_all(vec![format!("http://{addr}/huge")], config, CancellationToken::new()).await;
+    let out = fetch_all(
+        vec![format!("http://{addr}/huge")],
+        config,
+        CancellationToken::new(),
+    )
+    .await;
     let text = format!("{:?}", out[0].1);
-    assert!(text.starts_with("Failed") && text.contains("TooLarge"), "{}", &text[..text.len().min(200)]);
+    assert!(
+        text.starts_with("Failed") && text.contains("TooLarge"),
+        "{}",
+        &text[..text.len().min(200)]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_host_does_not_starve_another() {
     let (hanging, _) = start_server().await;
     let (healthy, seen) = start_server().await;
-    let mut urls: Vec<String> = (0..8).map(|i| format!("http://{hanging}/hang/{i}")).collect();
+    let mut urls: Vec<String> = (0..8)
+        .map(|i| format!("http://{hanging}/hang/{i}"))
+        .collect();
     urls.extend((0..4).map(|i| format!("http://{healthy}/ok/{i}")));
     let config = Config {
         concurrency: 4,
@@ -635,7 +655,9 @@ async fn a_hanging_host_does_not_starve_another() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_input_is_not_spawned_all_at_once() {
     let (addr, _) = start_server().await;
-    let urls: Vec<String> = (0..2000).map(|i| format!("http://{addr}/slow/many{i}")).collect();
+    let urls: Vec<String> = (0..2000)
+        .map(|i| format!("http://{addr}/slow/many{i}"))
+        .collect();
     let config = Config {
         concurrency: 2,
         attempt_timeout: Duration::from_secs(5),
@@ -670,7 +692,12 @@ async fn redirects_are_not_followed() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let out = fetch_all(vec![format!("http://{addr}/moved")], test_config(), CancellationToken::new()).await;
+    let out = fetch_all(
+        vec![format!("http://{addr}/moved")],
+        test_config(),
+        CancellationToken::new(),
+    )
+    .await;
     assert_eq!(seen.hits("ok/redirected"), 0, "{:?}", out[0].1);
 }
 
@@ -691,7 +718,10 @@ async fn the_binary_shuts_down_gracefully_on_sigterm() {
     tokio::time::sleep(Duration::from_millis(150)).await;
     // SAFETY: kill(2) on our own child process with a valid signal.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{:?}\n{stdout}", output.status);
     assert!(stdout.contains("summary: "), "{stdout}");

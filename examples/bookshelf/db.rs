@@ -110,7 +110,11 @@ pub async fn list_books(pool: &SqlitePool, limit: i64) -> Result<Vec<Book>, sqlx
 
 /// One page of the export: up to `limit` books with an id above `after`, in id order. The
 /// primary key's index finds the start at once, however deep into the table the page is.
-pub async fn books_after(pool: &SqlitePool, after: i64, limit: i64) -> Result<Vec<Book>, sqlx::Error> {
+pub async fn books_after(
+    pool: &SqlitePool,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Book>, sqlx::Error> {
     sqlx::query_as::<_, Book>(
         "SELECT id, title, author, year FROM books WHERE id > ? ORDER BY id LIMIT ?",
     )

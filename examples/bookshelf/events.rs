@@ -141,5 +141,9 @@ async fn say_goodbye(mut socket: WebSocket) {
 // ANCHOR_END: ws
 
 fn json_message<T: Serialize>(value: &T) -> Message {
-    Message::Text(serde_json::to_string(value).expect("events serialize").into())
+    Message::Text(
+        serde_json::to_string(value)
+            .expect("events serialize")
+            .into(),
+    )
 }

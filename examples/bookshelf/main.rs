@@ -162,8 +162,20 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
     let pool = db::open(&db_path, args.db_connections).await?;
     // The two fake upstream services (unless real ones are named) stop after the main server.
     let upstreams_stop = CancellationToken::new();
-    let reviews = upstream::connect("reviews", args.reviews_url, ms(args.reviews_delay_ms), &upstreams_stop).await?;
-    let stock = upstream::connect("stock", args.stock_url, ms(args.stock_delay_ms), &upstreams_stop).await?;
+    let reviews = upstream::connect(
+        "reviews",
+        args.reviews_url,
+        ms(args.reviews_delay_ms),
+        &upstreams_stop,
+    )
+    .await?;
+    let stock = upstream::connect(
+        "stock",
+        args.stock_url,
+        ms(args.stock_delay_ms),
+        &upstreams_stop,
+    )
+    .await?;
 
     let limits = Limits {
         request_timeout: ms(args.request_timeout_ms),
@@ -250,7 +262,12 @@ struct Server {
 impl Server {
     /// Accept connections until `stop` is cancelled; each runs in its own task, on the returned
     /// tracker, and finishes its current response, then closes, once `stop` is cancelled.
-    async fn accept_until(self, listener: TcpListener, app: Router, stop: CancellationToken) -> TaskTracker {
+    async fn accept_until(
+        self,
+        listener: TcpListener,
+        app: Router,
+        stop: CancellationToken,
+    ) -> TaskTracker {
         let mut http = http1::Builder::new();
         http.timer(TokioTimer::new()) // without a timer, hyper's timeouts are off
             .header_read_timeout(self.header_read_timeout);
@@ -274,7 +291,9 @@ impl Server {
                 },
             };
             let service = TowerToHyperService::new(app.clone());
-            let connection = http.serve_connection(TokioIo::new(stream), service).with_upgrades();
+            let connection = http
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
             let stop = stop.clone();
             connections.spawn(async move {
                 let mut connection = std::pin::pin!(connection);

@@ -112,8 +112,15 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
 /// here, in order. The wait happens inside the request's future, so the timeout around this
 /// layer bounds it. (tower's `ConcurrencyLimit` waits in `poll_ready` instead, before any
 /// timeout layered around it has started its clock.)
-async fn wait_for_a_turn(State(turns): State<Arc<Semaphore>>, request: Request, next: Next) -> Response {
-    let _turn = turns.acquire_owned().await.expect("the semaphore is never closed");
+async fn wait_for_a_turn(
+    State(turns): State<Arc<Semaphore>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let _turn = turns
+        .acquire_owned()
+        .await
+        .expect("the semaphore is never closed");
     next.run(request).await
 }
 // ANCHOR_END: router
@@ -142,7 +149,10 @@ async fn panic_demo() -> &'static str {
 /// first panic ends it.)
 async fn catch_panics(request: Request, next: Next) -> Response {
     use futures::FutureExt;
-    match std::panic::AssertUnwindSafe(next.run(request)).catch_unwind().await {
+    match std::panic::AssertUnwindSafe(next.run(request))
+        .catch_unwind()
+        .await
+    {
         Ok(response) => response,
         Err(_) => ApiError::Internal("a handler panicked".to_string()).into_response(),
     }
@@ -311,7 +321,9 @@ const EXPORT_PAGE: i64 = 500;
 async fn export_books(State(app): State<AppState>) -> Result<Response, ApiError> {
     // A few exports at a time; a full house is answered at once, not queued.
     let Ok(permit) = app.exports.clone().try_acquire_owned() else {
-        return Err(ApiError::Overloaded("too many exports in progress".to_string()));
+        return Err(ApiError::Overloaded(
+            "too many exports in progress".to_string(),
+        ));
     };
     let (tx, rx) = mpsc::channel::<Result<String, std::io::Error>>(16);
     // Sent only when the last row is out: without it, the body ends in an error, so that a
@@ -346,7 +358,8 @@ async fn export_books(State(app): State<AppState>) -> Result<Response, ApiError>
         let _ = done_tx.send(());
     });
     let cut_short = futures::stream::once(done_rx).filter_map(|done| async move {
-        done.is_err().then(|| Err(std::io::Error::other("export cut short")))
+        done.is_err()
+            .then(|| Err(std::io::Error::other("export cut short")))
     });
     let body = Body::from_stream(ReceiverStream::new(rx).chain(cut_short));
     Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
