@@ -1434,3 +1434,35 @@ async fn websocket_goodbye_waits_for_the_clients_close() {
     );
     let _ = s.wait_exit(Duration::from_secs(20));
 }
+
+/// An export that the server stops early (here: shutdown) must not look complete: the body ends in
+/// an error (no final chunk), not in a clean end of stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_cut_short_ends_in_an_error() {
+    let (_dir, db) = temp_db();
+    let s = Service::start(&db, &[]);
+    seed_books(&db, 150_000).await;
+    let c = client();
+    let r = c.get(s.at("/books/export")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let mut body = r.bytes_stream();
+    let first = body.next().await.expect("a first chunk").expect("data");
+    assert!(!first.is_empty());
+    s.interrupt();
+    let mut read = first.len();
+    let ended = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(chunk) = body.next().await {
+            match chunk {
+                Ok(bytes) => read += bytes.len(),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    })
+    .await
+    .expect("the body ends within 20 s");
+    assert!(
+        ended.is_err(),
+        "a cut-short export ended cleanly after {read} bytes"
+    );
+}
