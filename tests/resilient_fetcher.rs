@@ -726,3 +726,78 @@ async fn the_binary_shuts_down_gracefully_on_sigterm() {
     assert!(output.status.success(), "{:?}\n{stdout}", output.status);
     assert!(stdout.contains("summary: "), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_transient_statuses_are_retried() {
+    let seen = Arc::new(Seen::default());
+    let (s1, s2) = (seen.clone(), seen.clone());
+    let app = Router::new()
+        .route(
+            "/not-implemented",
+            get(move || async move {
+                s1.hit("501");
+                (StatusCode::NOT_IMPLEMENTED, "never")
+            }),
+        )
+        .route(
+            "/request-timeout",
+            get(move || async move {
+                s2.hit("408");
+                (StatusCode::REQUEST_TIMEOUT, "again")
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let urls = vec![
+        format!("http://{addr}/not-implemented"),
+        format!("http://{addr}/request-timeout"),
+    ];
+    let out = fetch_all(urls, test_config(), CancellationToken::new()).await;
+    assert_eq!(
+        out[0].1,
+        Outcome::Failed {
+            error: FetchError::Status(501),
+            attempts: 1
+        },
+        "501 is permanent"
+    );
+    assert_eq!(
+        out[1].1,
+        Outcome::Failed {
+            error: FetchError::Status(408),
+            attempts: 3
+        },
+        "408 invites a retry"
+    );
+    assert_eq!((seen.hits("501"), seen.hits("408")), (1, 3));
+}
+
+/// URLs refused by an open breaker wait for nothing: they take no slot and no rate tick, so a
+/// healthy host behind them is not slowed down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_breaker_uses_up_no_rate_ticks() {
+    let (failing, _) = start_server().await;
+    let (healthy, _) = start_server().await;
+    let mut urls = vec![format!("http://{failing}/fail/first")];
+    urls.extend((0..5).map(|i| format!("http://{failing}/fail/then{i}")));
+    urls.push(format!("http://{healthy}/ok/last"));
+    let config = Config {
+        rate_per_sec: Some(5), // one attempt every 200 ms
+        max_attempts: 1,
+        breaker_threshold: 1,
+        breaker_cooldown: Duration::from_secs(30),
+        max_pending: 1, // one URL at a time, in order
+        ..test_config()
+    };
+    let started = Instant::now();
+    let out = fetch_all(urls, config, CancellationToken::new()).await;
+    let elapsed = started.elapsed();
+    assert!(matches!(out[0].1, Outcome::Failed { .. }), "{out:?}");
+    assert!(out[1..6]
+        .iter()
+        .all(|(_, o)| *o == Outcome::CircuitOpen { attempts: 0 }));
+    assert!(matches!(out[6].1, Outcome::Ok { .. }), "{out:?}");
+    // Two ticks (0 ms and 200 ms), not seven (1.2 s).
+    assert!(elapsed < Duration::from_millis(900), "took {elapsed:?}");
+}
