@@ -574,7 +574,10 @@ async fn start_resetting_server() -> (SocketAddr, Arc<AtomicUsize>) {
                 use tokio::io::AsyncReadExt;
                 let mut buf = [0u8; 1024];
                 let _ = stream.read(&mut buf).await;
-                let _ = stream.set_linger(Some(Duration::ZERO)); // close with a reset
+                // Close with a reset. (Deprecated because a non-zero linger blocks the thread on
+                // drop; a zero linger does not wait.)
+                #[allow(deprecated)]
+                let _ = stream.set_linger(Some(Duration::ZERO));
                 drop(stream);
             });
         }
