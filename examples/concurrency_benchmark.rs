@@ -1,7 +1,8 @@
 //! Tokio tasks vs OS threads for many concurrent waits, and three ways to run a CPU-bound job.
 //!
-//! Run it with `cargo run --release --example concurrency_benchmark` (about half a minute), or with
-//! `--small` for a quick check (100 and 1,000 sleepers, a smaller CPU job).
+//! Run it with `cargo run --release --example concurrency_benchmark` (a few minutes), or with
+//! `--small` for a quick check (100 and 1,000 sleepers, a smaller CPU job, fewer repetitions).
+//! `--repeat R` sets the number of measured runs per case (default 5; 3 with `--small`).
 //!
 //! Part 1, concurrent sleepers. For N = 1,000, 10,000 and 100,000 it starts N units of concurrency
 //! of one kind: tokio tasks, OS threads with a 64 KiB stack, or OS threads with the standard
@@ -9,24 +10,36 @@
 //! a closed gate, so that all N are alive at the same moment; then the gate opens and each unit
 //! sleeps 100 ms and ends. It reports:
 //!
-//! - `spawn_ms`: time to start all N units and have every one of them waiting at the gate;
-//! - `finish_ms`: time from opening the gate until all N have been joined (ideal: 100 ms);
+//! - `spawn_ms`: time to start all N units and have every one of them waiting at the gate (the
+//!   last unit to arrive signals it: no polling, so tasks and threads are timed the same way);
+//! - `wake_ms`: time from opening the gate until the last unit has woken from its sleep (ideal:
+//!   100 ms; tokio's timer has millisecond granularity, so a task's 100 ms sleep can last 101 ms);
+//! - `finish_ms`: time from opening the gate until all N have ended and been joined (thread exits
+//!   and joins included);
 //! - `peak_rss_MiB` / `peak_virt_MiB`: the process's peak resident and virtual memory, read from
 //!   `VmHWM` and `VmPeak` in /proc/self/status;
-//! - `per_unit_KiB`: peak resident memory above an idle process of the same kind, divided by N.
+//! - `per_unit_KiB`: peak resident memory above an idle process of the same kind, divided by N,
+//!   for N >= 10,000 only (below that the difference is within the noise of the baseline).
 //!
 //! Each case runs in a fresh child process (this program re-executes itself with
-//! `--case KIND N`), so that the peaks of different cases never mix.
+//! `--case KIND N`), so that the peaks of different cases never mix. Each case runs once as a
+//! warm-up (discarded), then `--repeat` times; the table shows the median of each column and the
+//! range (min-max) of `per_unit_KiB`.
+//!
+//! The sleepers measure the cheapest possible wait: a timer. A unit that holds a network
+//! connection also costs a file descriptor, kernel socket buffers and user-space buffers, which
+//! this benchmark does not measure.
 //!
 //! Threads are not free: each one takes a process id and a few memory mappings. Before it starts
 //! N threads the benchmark reads the kernel's limits, and if N would come close to exhausting them
 //! for every other process on the machine, it does not try, and says so. `--force` tries anyway.
 //!
 //! Part 2, a CPU-bound job: count the primes below a limit sequentially, with `rayon`, and with one
-//! `tokio::task::spawn_blocking` call per core. Best of three runs each.
+//! `tokio::task::spawn_blocking` call per core. One warm-up run, then `--repeat` runs each: the
+//! table shows the median and the range.
 
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,6 +61,7 @@ struct CaseResult {
     n: usize,
     started: usize,
     spawn_ms: f64,
+    wake_ms: f64,
     finish_ms: f64,
     vmhwm_kib: u64,
     vmpeak_kib: u64,
@@ -57,11 +71,12 @@ struct CaseResult {
 impl CaseResult {
     fn to_line(&self) -> String {
         format!(
-            "CASE kind={} n={} started={} spawn_ms={:.1} finish_ms={:.1} vmhwm_kib={} vmpeak_kib={} status={}",
+            "CASE kind={} n={} started={} spawn_ms={:.3} wake_ms={:.3} finish_ms={:.3} vmhwm_kib={} vmpeak_kib={} status={}",
             self.kind,
             self.n,
             self.started,
             self.spawn_ms,
+            self.wake_ms,
             self.finish_ms,
             self.vmhwm_kib,
             self.vmpeak_kib,
@@ -84,6 +99,7 @@ impl CaseResult {
                 "n" => r.n = v.parse().ok()?,
                 "started" => r.started = v.parse().ok()?,
                 "spawn_ms" => r.spawn_ms = v.parse().ok()?,
+                "wake_ms" => r.wake_ms = v.parse().ok()?,
                 "finish_ms" => r.finish_ms = v.parse().ok()?,
                 "vmhwm_kib" => r.vmhwm_kib = v.parse().ok()?,
                 "vmpeak_kib" => r.vmpeak_kib = v.parse().ok()?,
@@ -108,11 +124,9 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// Wait (politely) until `counter` reaches `target`.
-fn wait_until(counter: &AtomicUsize, target: usize) {
-    while counter.load(Ordering::SeqCst) < target {
-        std::thread::sleep(Duration::from_micros(200));
-    }
+/// When the last unit woke up, as nanoseconds after `base`.
+fn record_wake(base: Instant, last_wake: &AtomicU64) {
+    last_wake.fetch_max(base.elapsed().as_nanos() as u64, Ordering::SeqCst);
 }
 
 /// N tokio tasks on a multi-threaded runtime (one worker per core).
@@ -125,19 +139,26 @@ fn case_tokio(n: usize) -> CaseResult {
         let gate = Arc::new(tokio::sync::RwLock::new(()));
         let closed = gate.clone().write_owned().await;
         let arrived = Arc::new(AtomicUsize::new(0));
+        let all_in = Arc::new(tokio::sync::Notify::new());
+        let base = Instant::now();
+        let last_wake = Arc::new(AtomicU64::new(0));
 
         let start = Instant::now();
         let mut handles = Vec::with_capacity(n);
         for _ in 0..n {
-            let (gate, arrived) = (gate.clone(), arrived.clone());
+            let (gate, arrived, all_in) = (gate.clone(), arrived.clone(), all_in.clone());
+            let last_wake = last_wake.clone();
             handles.push(tokio::spawn(async move {
-                arrived.fetch_add(1, Ordering::SeqCst);
+                if arrived.fetch_add(1, Ordering::SeqCst) + 1 == n {
+                    all_in.notify_one(); // the last one in says so (a permit, if nobody waits yet)
+                }
                 drop(gate.read().await); // parked here until the gate opens
                 tokio::time::sleep(SLEEP).await;
+                record_wake(base, &last_wake);
             }));
         }
-        while arrived.load(Ordering::SeqCst) < n {
-            tokio::time::sleep(Duration::from_micros(200)).await;
+        if n > 0 {
+            all_in.notified().await;
         }
         let spawn_ms = ms(start.elapsed());
 
@@ -146,10 +167,13 @@ fn case_tokio(n: usize) -> CaseResult {
         for handle in handles {
             handle.await.expect("a sleeper task failed");
         }
+        let finish_ms = ms(open.elapsed());
+        let woke = Duration::from_nanos(last_wake.load(Ordering::SeqCst));
         CaseResult {
             started: n,
             spawn_ms,
-            finish_ms: ms(open.elapsed()),
+            wake_ms: ms(woke.saturating_sub(open - base)),
+            finish_ms,
             status: "ok".to_string(),
             ..Default::default()
         }
@@ -163,21 +187,26 @@ fn case_tokio(n: usize) -> CaseResult {
 fn case_threads(n: usize, stack: Option<usize>) -> CaseResult {
     let gate = Arc::new(std::sync::RwLock::new(()));
     let closed = gate.write().expect("the gate");
-    let arrived = Arc::new(AtomicUsize::new(0));
+    // Arrivals are counted under a mutex; the condition variable wakes the parent on each.
+    let arrived = Arc::new((std::sync::Mutex::new(0usize), std::sync::Condvar::new()));
+    let base = Instant::now();
+    let last_wake = Arc::new(AtomicU64::new(0));
 
     let start = Instant::now();
     let mut handles = Vec::with_capacity(n);
     let mut status = "ok".to_string();
     for i in 0..n {
-        let (gate, arrived) = (gate.clone(), arrived.clone());
+        let (gate, arrived, last_wake) = (gate.clone(), arrived.clone(), last_wake.clone());
         let mut builder = std::thread::Builder::new();
         if let Some(size) = stack {
             builder = builder.stack_size(size);
         }
         let spawned = builder.spawn(move || {
-            arrived.fetch_add(1, Ordering::SeqCst);
+            *arrived.0.lock().unwrap() += 1;
+            arrived.1.notify_all();
             drop(gate.read().expect("the gate"));
             std::thread::sleep(SLEEP);
+            record_wake(base, &last_wake);
         });
         match spawned {
             Ok(handle) => handles.push(handle),
@@ -188,7 +217,12 @@ fn case_threads(n: usize, stack: Option<usize>) -> CaseResult {
         }
     }
     let started = handles.len();
-    wait_until(&arrived, started);
+    drop(
+        arrived
+            .1
+            .wait_while(arrived.0.lock().unwrap(), |count| *count < started)
+            .unwrap(),
+    );
     let spawn_ms = ms(start.elapsed());
 
     let open = Instant::now();
@@ -196,10 +230,13 @@ fn case_threads(n: usize, stack: Option<usize>) -> CaseResult {
     for handle in handles {
         handle.join().expect("a sleeper thread panicked");
     }
+    let finish_ms = ms(open.elapsed());
+    let woke = Duration::from_nanos(last_wake.load(Ordering::SeqCst));
     CaseResult {
         started,
         spawn_ms,
-        finish_ms: ms(open.elapsed()),
+        wake_ms: ms(woke.saturating_sub(open - base)),
+        finish_ms,
         vmhwm_kib: proc_status_kib("VmHWM"),
         vmpeak_kib: proc_status_kib("VmPeak"),
         status,
@@ -271,6 +308,17 @@ fn threads_in_use() -> Option<u64> {
     field.split_once('/')?.1.parse().ok()
 }
 
+/// The cgroup's process limit (`pids.max`, set by systemd's `TasksMax` or a container's
+/// `--pids-limit`) and its current use, if this process is in a cgroup v2 with one.
+fn cgroup_pids() -> Option<(u64, u64)> {
+    let cgroup = read_trimmed("/proc/self/cgroup")?;
+    let path = cgroup.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let dir = format!("/sys/fs/cgroup{path}");
+    let max = read_number(&format!("{dir}/pids.max"))?; // "max" (no limit) does not parse
+    let current = read_number(&format!("{dir}/pids.current"))?;
+    Some((max, current))
+}
+
 /// The soft "Max processes" limit of this process (threads count against it), if not unlimited.
 fn max_processes() -> Option<u64> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
@@ -296,13 +344,18 @@ fn thread_budget() -> ThreadBudget {
         free = free.min(limit.saturating_sub(in_use));
     }
     free = free.min(map_count / 2);
+    let cgroup = cgroup_pids();
+    if let Some((max, current)) = cgroup {
+        free = free.min(max.saturating_sub(current));
+    }
     ThreadBudget {
         // Leave half of what is free to everyone else.
         safe: free / 2,
         explanation: format!(
             "pid_max={pid_max}, threads-max={threads_max}, vm.max_map_count={map_count}, \
-             threads in use={in_use}, max processes={}",
-            nproc.map_or("unlimited".to_string(), |n| n.to_string())
+             threads in use={in_use}, max processes={}, cgroup pids={}",
+            nproc.map_or("unlimited".to_string(), |n| n.to_string()),
+            cgroup.map_or("no limit".to_string(), |(max, cur)| format!("{cur}/{max}"))
         ),
     }
 }
@@ -328,10 +381,6 @@ fn run_child(kind: &str, n: usize) -> CaseResult {
             }
         }
     }
-}
-
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
 }
 
 fn is_prime(n: u64) -> bool {
@@ -367,34 +416,50 @@ fn count_primes_share(limit: u64, share: u64, shares: u64) -> u64 {
     count
 }
 
-fn best_of_three(mut f: impl FnMut() -> u64) -> (f64, u64) {
-    let mut best = f64::MAX;
-    let mut result = 0;
-    for _ in 0..3 {
-        let start = Instant::now();
-        result = f();
-        best = best.min(ms(start.elapsed()));
-    }
-    (best, result)
+/// Median, min and max of some measurements.
+fn spread(mut values: Vec<f64>) -> (f64, f64, f64) {
+    values.sort_by(|a, b| a.total_cmp(b));
+    let n = values.len();
+    let median = if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    };
+    (median, values[0], values[n - 1])
 }
 
-fn cpu_job(limit: u64, cores: usize) {
+/// One warm-up run, then `repeat` timed runs: (median, min, max) in ms, and the result.
+fn timed_runs(repeat: usize, mut f: impl FnMut() -> u64) -> ((f64, f64, f64), u64) {
+    let result = f(); // warm-up: caches, page faults, the thread pools' start
+    let mut times = Vec::new();
+    for _ in 0..repeat {
+        let start = Instant::now();
+        assert_eq!(f(), result, "every run finds the same answer");
+        times.push(ms(start.elapsed()));
+    }
+    (spread(times), result)
+}
+
+fn cpu_job(limit: u64, cores: usize, repeat: usize) {
     use rayon::prelude::*;
 
     println!();
-    println!("== CPU-bound job: count the primes below {limit} (best of 3 runs) ==");
+    println!("== CPU-bound job: count the primes below {limit} (median of {repeat} runs after a warm-up) ==");
     println!(
-        "{:<16} {:>8} {:>10} {:>9} {:>8}",
-        "method", "threads", "ms", "speedup", "primes"
+        "{:<16} {:>8} {:>10} {:>17} {:>9} {:>8}",
+        "method", "threads", "median_ms", "range_ms", "speedup", "primes"
     );
 
-    let (seq_ms, seq) = best_of_three(|| (0..limit).filter(|&n| is_prime(n)).count() as u64);
-    let (rayon_ms, par) =
-        best_of_three(|| (0..limit).into_par_iter().filter(|&n| is_prime(n)).count() as u64);
+    let (seq_ms, seq) = timed_runs(repeat, || {
+        (0..limit).filter(|&n| is_prime(n)).count() as u64
+    });
+    let (rayon_ms, par) = timed_runs(repeat, || {
+        (0..limit).into_par_iter().filter(|&n| is_prime(n)).count() as u64
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .build()
         .expect("a tokio runtime");
-    let (blocking_ms, blk) = best_of_three(|| {
+    let (blocking_ms, blk) = timed_runs(repeat, || {
         runtime.block_on(async {
             let chunks = cores as u64;
             let mut handles = Vec::new();
@@ -416,13 +481,14 @@ fn cpu_job(limit: u64, cores: usize) {
         ("rayon", rayon::current_num_threads(), rayon_ms, par),
         ("spawn_blocking", cores, blocking_ms, blk),
     ];
-    for (name, threads, t, primes) in rows {
+    for (name, threads, (median, min, max), primes) in rows {
         println!(
-            "{:<16} {:>8} {:>10.1} {:>8.2}x {:>8}",
+            "{:<16} {:>8} {:>10.1} {:>17} {:>8.2}x {:>8}",
             name,
             threads,
-            t,
-            seq_ms / t,
+            median,
+            format!("{min:.1}-{max:.1}"),
+            seq_ms.0 / median,
             primes
         );
     }
@@ -443,6 +509,12 @@ fn main() {
     }
     let small = args.iter().any(|a| a == "--small");
     let force = args.iter().any(|a| a == "--force");
+    let repeat: usize = args
+        .iter()
+        .position(|a| a == "--repeat")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .unwrap_or(if small { 3 } else { 5 })
+        .max(1);
     let sizes: &[usize] = if small {
         &[100, 1_000]
     } else {
@@ -459,6 +531,9 @@ fn main() {
 
     println!("Concurrency benchmark: tokio tasks vs OS threads, and CPU-bound work");
     println!("machine: {cores} logical CPUs, model: {}", cpu_model());
+    if let Some(load) = read_trimmed("/proc/loadavg") {
+        println!("load average before the run: {load}");
+    }
     println!(
         "build: {}",
         if cfg!(debug_assertions) {
@@ -468,7 +543,7 @@ fn main() {
         }
     );
     println!(
-        "mode: {} (sleepers: {:?}; each waits at a gate, then sleeps {} ms)",
+        "mode: {} (sleepers: {:?}; each waits at a gate, then sleeps {} ms; {repeat} runs per case after a warm-up)",
         if small { "small" } else { "full" },
         sizes,
         SLEEP.as_millis()
@@ -483,33 +558,46 @@ fn main() {
         budget.explanation, budget.safe
     );
     println!();
-    println!("== Concurrent sleepers (each case in a fresh process) ==");
+    println!("== Concurrent sleepers (each run in a fresh process; medians) ==");
     println!(
-        "{:<15} {:>7} {:>8} {:>10} {:>10} {:>13} {:>14} {:>13}  status",
+        "{:<15} {:>7} {:>8} {:>10} {:>9} {:>10} {:>13} {:>14} {:>13} {:>15}  status",
         "kind",
         "n",
         "started",
         "spawn_ms",
+        "wake_ms",
         "finish_ms",
         "peak_rss_MiB",
         "peak_virt_MiB",
-        "per_unit_KiB"
+        "per_unit_KiB",
+        "per_unit_range"
     );
 
-    let idle_std = run_child("idle-std", 0);
-    let idle_tokio = run_child("idle-tokio", 0);
-    for idle in [&idle_std, &idle_tokio] {
+    // Runs `kind` once to warm up, then `repeat` times; the median of each column.
+    let runs = |kind: &str, n: usize| -> Vec<CaseResult> {
+        let _warm_up = run_child(kind, n);
+        (0..repeat).map(|_| run_child(kind, n)).collect()
+    };
+    let median_of = |runs: &[CaseResult], f: fn(&CaseResult) -> f64| -> f64 {
+        spread(runs.iter().map(f).collect()).0
+    };
+    let idle_std = runs("idle-std", 0);
+    let idle_tokio = runs("idle-tokio", 0);
+    let idle_rss = |runs: &[CaseResult]| median_of(runs, |r| r.vmhwm_kib as f64);
+    for (name, idle) in [("idle-std", &idle_std), ("idle-tokio", &idle_tokio)] {
         println!(
-            "{:<15} {:>7} {:>8} {:>10} {:>10} {:>13.1} {:>14.1} {:>13}  {}",
-            idle.kind,
+            "{:<15} {:>7} {:>8} {:>10} {:>9} {:>10} {:>13.1} {:>14.1} {:>13} {:>15}  {}",
+            name,
             0,
             0,
             "-",
             "-",
-            mib(idle.vmhwm_kib),
-            mib(idle.vmpeak_kib),
             "-",
-            idle.status
+            idle_rss(idle) / 1024.0,
+            median_of(idle, |r| r.vmpeak_kib as f64) / 1024.0,
+            "-",
+            "-",
+            idle[0].status
         );
     }
 
@@ -518,36 +606,43 @@ fn main() {
             let is_thread = kind.starts_with("thread");
             if is_thread && n as u64 > budget.safe && !force {
                 println!(
-                    "{:<15} {:>7} {:>8} {:>10} {:>10} {:>13} {:>14} {:>13}  not attempted: {} threads \
+                    "{:<15} {:>7} {:>8} {:>10} {:>9} {:>10} {:>13} {:>14} {:>13} {:>15}  not attempted: {} threads \
                      would exceed the {} this machine can spare (see thread limits above; --force tries)",
-                    kind, n, 0, "-", "-", "-", "-", "-", n, budget.safe
+                    kind, n, 0, "-", "-", "-", "-", "-", "-", "-", n, budget.safe
                 );
                 continue;
             }
-            let r = run_child(kind, n);
-            let baseline = if is_thread { &idle_std } else { &idle_tokio };
-            let per_unit = if r.started > 0 {
-                format!(
-                    "{:.1}",
-                    r.vmhwm_kib.saturating_sub(baseline.vmhwm_kib) as f64 / r.started as f64
-                )
+            let results = runs(kind, n);
+            let failed = results.iter().find(|r| r.status != "ok");
+            let r = failed.unwrap_or(&results[0]);
+            let baseline = idle_rss(if is_thread { &idle_std } else { &idle_tokio });
+            let (per_unit, range) = if r.started > 0 && n >= 10_000 && failed.is_none() {
+                let (median, min, max) = spread(
+                    results
+                        .iter()
+                        .map(|r| (r.vmhwm_kib as f64 - baseline).max(0.0) / r.started as f64)
+                        .collect(),
+                );
+                (format!("{median:.2}"), format!("{min:.2}-{max:.2}"))
             } else {
-                "-".to_string()
+                ("-".to_string(), "-".to_string())
             };
             println!(
-                "{:<15} {:>7} {:>8} {:>10.1} {:>10.1} {:>13.1} {:>14.1} {:>13}  {}",
+                "{:<15} {:>7} {:>8} {:>10.2} {:>9.1} {:>10.1} {:>13.1} {:>14.1} {:>13} {:>15}  {}",
                 r.kind,
                 r.n,
                 r.started,
-                r.spawn_ms,
-                r.finish_ms,
-                mib(r.vmhwm_kib),
-                mib(r.vmpeak_kib),
+                median_of(&results, |r| r.spawn_ms),
+                median_of(&results, |r| r.wake_ms),
+                median_of(&results, |r| r.finish_ms),
+                median_of(&results, |r| r.vmhwm_kib as f64) / 1024.0,
+                median_of(&results, |r| r.vmpeak_kib as f64) / 1024.0,
                 per_unit,
+                range,
                 r.status
             );
         }
     }
 
-    cpu_job(prime_limit, cores);
+    cpu_job(prime_limit, cores, repeat);
 }

@@ -30,9 +30,16 @@ struct Args {
     /// Seconds per endpoint (upper bound).
     #[arg(long, default_value_t = 10)]
     max_secs: u64,
+    /// Requests per endpoint sent first and not measured (connections opened, caches warm).
+    #[arg(long, default_value_t = 200)]
+    warmup: usize,
     /// How long the /slow endpoints wait per request.
     #[arg(long, default_value_t = 20)]
     ms: u64,
+    /// Worker threads of the bookshelf it starts. The blocking handler's penalty depends on
+    /// users per worker thread, so the result is the same on a machine with any number of cores.
+    #[arg(long, default_value_t = 2)]
+    service_threads: usize,
     /// Comma-separated endpoints: slow, slow-blocking, slow-spawn-blocking, overview.
     #[arg(
         long,
@@ -61,12 +68,13 @@ impl Drop for Service {
     }
 }
 
-fn start_service(db: &std::path::Path) -> (Service, String) {
+fn start_service(db: &std::path::Path, threads: usize) -> (Service, String) {
     let exe = std::env::current_exe().expect("own path");
     let bin = exe.with_file_name(format!("bookshelf{}", std::env::consts::EXE_SUFFIX));
     let mut child = Command::new(&bin)
-        .args(["--addr", "127.0.0.1:0", "--db"])
+        .args(["--addr", "127.0.0.1:0", "--demo-endpoints", "--db"])
         .arg(db)
+        .args(["--worker-threads", &threads.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -147,6 +155,23 @@ async fn run_load(
 }
 // ANCHOR_END: run_load
 
+/// Is `url` plain http to this machine? The host is parsed, not prefix-matched:
+/// `http://127.0.0.1.example.com` is not loopback.
+fn is_loopback(url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    url.scheme() == "http"
+        && match url.host_str() {
+            Some("localhost") => true,
+            Some(host) => host
+                .trim_matches(|c| c == '[' || c == ']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback()),
+            None => false,
+        }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -162,14 +187,11 @@ async fn main() {
     let (_service, base) = match &args.url {
         Some(url) => (None, url.trim_end_matches('/').to_string()),
         None => {
-            let (service, url) = start_service(&dir.path().join("load.db"));
+            let (service, url) = start_service(&dir.path().join("load.db"), args.service_threads);
             (Some(service), url)
         }
     };
-    assert!(
-        base.starts_with("http://127.0.0.1") || base.starts_with("http://localhost"),
-        "loopback only: {base}"
-    );
+    assert!(is_loopback(&base), "loopback only: {base}");
 
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.users)
@@ -187,8 +209,16 @@ async fn main() {
     let id = book["id"].as_i64().expect("book id");
 
     println!(
-        "bookshelf load test: {} users, at most {} requests or {} s per endpoint, {}",
-        args.users, args.requests, args.max_secs, base
+        "bookshelf load test: {} users, at most {} requests or {} s per endpoint, {}{}",
+        args.users,
+        args.requests,
+        args.max_secs,
+        base,
+        if args.url.is_none() {
+            format!(" ({} worker threads)", args.service_threads)
+        } else {
+            String::new()
+        }
     );
     println!(
         "{:<30} {:>8} {:>6} {:>7} {:>9} {:>8} {:>8} {:>8}",
@@ -201,6 +231,10 @@ async fn main() {
             other => panic!("unknown endpoint {other}"),
         };
         let url = format!("{base}{path}");
+        if args.warmup > 0 {
+            let warm = Duration::from_secs(args.max_secs);
+            run_load(&client, &url, args.users, args.warmup, warm).await;
+        }
         let out = run_load(
             &client,
             &url,

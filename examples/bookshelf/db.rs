@@ -108,6 +108,22 @@ pub async fn list_books(pool: &SqlitePool, limit: i64) -> Result<Vec<Book>, sqlx
         .await
 }
 
+/// One page of the export: up to `limit` books with an id above `after`, in id order. The
+/// primary key's index finds the start at once, however deep into the table the page is.
+pub async fn books_after(
+    pool: &SqlitePool,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Book>, sqlx::Error> {
+    sqlx::query_as::<_, Book>(
+        "SELECT id, title, author, year FROM books WHERE id > ? ORDER BY id LIMIT ?",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
 pub async fn delete_book(pool: &SqlitePool, id: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM books WHERE id = ?")
         .bind(id)

@@ -20,11 +20,15 @@ pub enum ApiError {
         service: &'static str,
         after_ms: u64,
     },
-    /// An upstream service answered with an error or could not be reached.
+    /// An upstream service answered with an error or could not be reached. The reason is
+    /// safe to show: it names neither a host nor the upstream's own message.
     UpstreamFailed {
         service: &'static str,
         reason: String,
     },
+    /// Too busy right now (503 with `Retry-After`): a limit is full, or no database
+    /// connection became free in time.
+    Overloaded(String),
     /// Anything else: logged on the server, reported without details.
     Internal(String),
 }
@@ -36,13 +40,16 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ApiError::UpstreamFailed { .. } => StatusCode::BAD_GATEWAY,
+            ApiError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     pub fn message(&self) -> String {
         match self {
-            ApiError::BadRequest(_, msg) | ApiError::NotFound(msg) => msg.clone(),
+            ApiError::BadRequest(_, msg) | ApiError::NotFound(msg) | ApiError::Overloaded(msg) => {
+                msg.clone()
+            }
             ApiError::UpstreamTimeout { service, after_ms } => {
                 format!("upstream `{service}` did not answer within {after_ms} ms")
             }
@@ -57,16 +64,24 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Internal(detail) = &self {
-            eprintln!("internal error: {detail}");
+            tracing::error!("internal error: {detail}");
         }
-        (self.status(), Json(json!({ "error": self.message() }))).into_response()
+        let body = Json(json!({ "error": self.message() }));
+        if let ApiError::Overloaded(_) = &self {
+            return (self.status(), [(header::RETRY_AFTER, "1")], body).into_response();
+        }
+        (self.status(), body).into_response()
     }
 }
 // ANCHOR_END: api_error
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        ApiError::Internal(format!("database: {e}"))
+        match e {
+            // Every pool connection stayed busy for the whole acquire timeout: overload, not a bug.
+            sqlx::Error::PoolTimedOut => ApiError::Overloaded("the database is busy".to_string()),
+            e => ApiError::Internal(format!("database: {e}")),
+        }
     }
 }
 
@@ -97,8 +112,9 @@ where
 // ANCHOR_END: api_json
 
 // ANCHOR: json_errors
-/// Outermost layer: an error response that is not JSON yet (a 408 from the timeout layer, a 413
-/// from the body limit, a 405, a query-string rejection) is rewritten as `{"error": ...}`.
+/// Outermost layer: an error response that is not JSON yet (a 503 from the timeout layer, a 413
+/// from the body limit, a 405, a query-string rejection) is rewritten as `{"error": ...}`. Its
+/// other headers (`Allow`, `Retry-After`, `WWW-Authenticate`, ...) are kept.
 pub async fn json_errors(response: Response) -> Response {
     let status = response.status();
     let is_json = response
@@ -108,15 +124,20 @@ pub async fn json_errors(response: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
-    let body = axum::body::to_bytes(response.into_body(), 4096)
-        .await
-        .unwrap_or_default();
+    let (mut parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
     let text = String::from_utf8_lossy(&body).trim().to_string();
     let message = if text.is_empty() {
         status.canonical_reason().unwrap_or("error").to_lowercase()
     } else {
         text
     };
-    (status, Json(json!({ "error": message }))).into_response()
+    // The new body has its own type and length.
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let mut rewritten = Json(json!({ "error": message })).into_response();
+    rewritten.headers_mut().extend(parts.headers);
+    *rewritten.status_mut() = status;
+    rewritten
 }
 // ANCHOR_END: json_errors

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::cache::Cache;
+use crate::error::ApiError;
 use crate::upstream::Reviews;
 
 // ANCHOR: job
@@ -17,7 +18,7 @@ use crate::upstream::Reviews;
 pub fn spawn_cache_janitor(
     tracker: &TaskTracker,
     shutdown: CancellationToken,
-    cache: Arc<Cache<Reviews>>,
+    cache: Arc<Cache<Reviews, ApiError>>,
     every: Duration,
     runs: Arc<AtomicU64>,
 ) {

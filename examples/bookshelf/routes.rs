@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, StatusCode};
+use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -14,14 +15,14 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::SqlitePool;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, oneshot, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 
 use crate::cache::Cache;
 use crate::db::{self, Book, NewBook};
@@ -39,8 +40,14 @@ pub struct AppState {
     pub reviews: Upstream,
     pub stock: Upstream,
     pub upstream_timeout: Duration,
-    pub rating_cache: Arc<Cache<Reviews>>,
+    pub rating_cache: Arc<Cache<Reviews, ApiError>>,
     pub events: broadcast::Sender<Event>,
+    /// One permit per export streaming, one per open WebSocket.
+    pub exports: Arc<Semaphore>,
+    pub websockets: Arc<Semaphore>,
+    /// Longest wait for a slow client to take one more export line or event; ping period.
+    pub send_timeout: Duration,
+    pub ws_ping: Duration,
     pub shutdown: CancellationToken,
     pub tracker: TaskTracker,
     pub job_runs: Arc<AtomicU64>,
@@ -52,12 +59,16 @@ pub struct Limits {
     pub request_timeout: Duration,
     pub body_limit: usize,
     pub max_concurrency: usize,
+    pub send_timeout: Duration,
+    pub ws_ping: Duration,
+    pub demo_endpoints: bool,
 }
 
 // ANCHOR: router
 pub fn router(state: AppState, limits: &Limits) -> Router {
-    Router::new()
+    let mut routes = Router::new()
         .route("/health", get(health))
+        .route("/ready", get(ready))
         .route("/books", get(list_books).post(create_book))
         .route("/books/export", get(export_books))
         .route("/books/{id}", get(get_book).delete(delete_book))
@@ -65,30 +76,86 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         .route("/books/{id}/rating", get(cached_rating))
         .route("/ws", get(ws_handler))
         .route("/stats", get(stats))
-        .route("/slow", get(slow))
-        .route("/slow-blocking", get(slow_blocking))
-        .route("/slow-spawn-blocking", get(slow_spawn_blocking))
+        .route("/slow", get(slow));
+    if limits.demo_endpoints {
+        // Demonstrations only: anyone who can reach them can stall the runtime's threads.
+        routes = routes
+            .route("/slow-blocking", get(slow_blocking))
+            .route("/slow-spawn-blocking", get(slow_spawn_blocking))
+            .route("/panic", get(panic_demo));
+    }
+    let turns = Arc::new(Semaphore::new(limits.max_concurrency));
+    routes
         .fallback(unknown_route)
         .with_state(state)
         .layer(
             // In a ServiceBuilder the first layer listed is the outermost: it sees the
             // request first and the response last.
             ServiceBuilder::new()
-                .layer(GlobalConcurrencyLimitLayer::new(limits.max_concurrency))
-                .layer(RequestBodyLimitLayer::new(limits.body_limit))
+                // One log line per request and response (RUST_LOG=tower_http=debug).
+                .layer(TraceLayer::new_for_http())
+                .layer(axum::middleware::from_fn(catch_panics))
+                // The deadline covers the wait for a turn below it, not only the handler.
                 .layer(TimeoutLayer::with_status_code(
-                    StatusCode::REQUEST_TIMEOUT,
+                    StatusCode::SERVICE_UNAVAILABLE,
                     limits.request_timeout,
                 ))
+                .layer(from_fn_with_state(turns, wait_for_a_turn))
+                .layer(RequestBodyLimitLayer::new(limits.body_limit))
                 .layer(DefaultBodyLimit::max(limits.body_limit)),
         )
         // Each `.layer` call wraps everything before it: this one is outside the stack above.
         .layer(axum::middleware::map_response(json_errors))
 }
+
+/// The concurrency limit: at most `max_concurrency` requests in their handlers, the others wait
+/// here, in order. The wait happens inside the request's future, so the timeout around this
+/// layer bounds it. (tower's `ConcurrencyLimit` waits in `poll_ready` instead, before any
+/// timeout layered around it has started its clock.)
+async fn wait_for_a_turn(
+    State(turns): State<Arc<Semaphore>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let _turn = turns
+        .acquire_owned()
+        .await
+        .expect("the semaphore is never closed");
+    next.run(request).await
+}
 // ANCHOR_END: router
 
+/// Liveness: the process answers. (It does not touch the database: a database outage should
+/// not make an orchestrator restart every replica.)
 async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
+}
+
+/// Readiness: this replica can serve, its database answers. An orchestrator sends traffic only
+/// to ready replicas.
+async fn ready(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
+    sqlx::query("SELECT 1").execute(&app.pool).await?;
+    Ok(Json(json!({ "status": "ready" })))
+}
+
+/// A handler that panics (with --demo-endpoints), to show `catch_panics` at work.
+async fn panic_demo() -> &'static str {
+    panic!("a bug in a handler")
+}
+
+/// A panic in a handler becomes a 500 for that request. (Without this layer hyper would drop
+/// the connection without an answer. Either way, the process survives only with
+/// `panic = "unwind"`, Rust's default: with `panic = "abort"` in the release profile, the
+/// first panic ends it.)
+async fn catch_panics(request: Request, next: Next) -> Response {
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(next.run(request))
+        .catch_unwind()
+        .await
+    {
+        Ok(response) => response,
+        Err(_) => ApiError::Internal("a handler panicked".to_string()).into_response(),
+    }
 }
 
 async fn unknown_route() -> ApiError {
@@ -226,52 +293,76 @@ fn part<T: Serialize>(result: Result<T, ApiError>) -> Value {
 
 // ANCHOR: cached
 /// `GET /books/{id}/rating`: the reviews summary through the cache. Fifty clients asking at
-/// once for a cold key cause one upstream call, not fifty.
+/// once for a cold key cause one upstream call, not fifty, and share its outcome.
 async fn cached_rating(
     State(app): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Json<Reviews>, ApiError> {
-    let reviews = app
-        .rating_cache
-        .get_or_fill(id, || {
-            fetch_json::<Reviews>(
-                &app.http,
-                &app.reviews,
-                format!("/reviews/{id}"),
-                app.upstream_timeout,
-            )
-        })
-        .await?;
-    Ok(Json(reviews))
+    // Only books that exist get a cache entry: a client walking through ids finds 404s, and
+    // neither the cache nor the upstream grows with its curiosity.
+    if db::get_book(&app.pool, id).await?.is_none() {
+        return Err(book_not_found(id));
+    }
+    let (http, reviews, limit) = (app.http.clone(), app.reviews.clone(), app.upstream_timeout);
+    let fill = move || async move {
+        fetch_json::<Reviews>(&http, &reviews, format!("/reviews/{id}"), limit).await
+    };
+    Ok(Json(app.rating_cache.get_or_fill(id, fill).await?))
 }
 // ANCHOR_END: cached
 
 // ANCHOR: export
-/// `GET /books/export`: every book as one JSON line, streamed while the database is read.
-/// Memory stays flat however many rows there are: the channel holds at most 16 lines.
-async fn export_books(State(app): State<AppState>) -> Response {
+/// Rows read per query. Each page takes a pool connection for one short query and gives it
+/// back before the first line is sent, so a slow reader holds no connection.
+const EXPORT_PAGE: i64 = 500;
+
+/// `GET /books/export`: every book as one JSON line, streamed page by page. Memory stays flat
+/// however many rows there are: the channel holds at most 16 lines.
+async fn export_books(State(app): State<AppState>) -> Result<Response, ApiError> {
+    // A few exports at a time; a full house is answered at once, not queued.
+    let Ok(permit) = app.exports.clone().try_acquire_owned() else {
+        return Err(ApiError::Overloaded(
+            "too many exports in progress".to_string(),
+        ));
+    };
     let (tx, rx) = mpsc::channel::<Result<String, std::io::Error>>(16);
-    let pool = app.pool.clone();
+    // Sent only when the last row is out: without it, the body ends in an error, so that a
+    // client can tell a complete export from one cut short.
+    let (done_tx, done_rx) = oneshot::channel::<()>();
+    let (pool, shutdown, patience) = (app.pool.clone(), app.shutdown.clone(), app.send_timeout);
     app.tracker.spawn(async move {
-        let mut rows =
-            sqlx::query_as::<_, Book>("SELECT id, title, author, year FROM books ORDER BY id")
-                .fetch(&pool);
-        while let Some(row) = rows.next().await {
-            let line = row
-                .map(|book| serde_json::to_string(&book).expect("books serialize") + "\n")
-                .map_err(std::io::Error::other);
-            let failed = line.is_err();
-            // `send` waits while the channel is full: the client's pace sets the reading pace.
-            if tx.send(line).await.is_err() || failed {
-                break; // the client hung up, or the database failed
+        let _permit = permit;
+        let mut after = 0; // keyset pagination: the last id sent
+        loop {
+            let page = match db::books_after(&pool, after, EXPORT_PAGE).await {
+                Ok(page) if page.is_empty() => break,
+                Ok(page) => page,
+                Err(e) => return tracing::error!("export stopped: database: {e}"),
+            };
+            after = page.last().map_or(after, |book| book.id);
+            for book in page {
+                let line = serde_json::to_string(&book).expect("books serialize") + "\n";
+                // `send` waits while the channel is full: the client's pace sets the pace.
+                // The wait is bounded, and shutdown interrupts it.
+                tokio::select! {
+                    biased;
+                    _ = shutdown.cancelled() => return println!("export stopped: shutting down"),
+                    sent = tokio::time::timeout(patience, tx.send(Ok(line))) => match sent {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => return, // the client hung up
+                        Err(_) => return tracing::warn!("export stopped: the client stopped reading"),
+                    },
+                }
             }
         }
+        let _ = done_tx.send(());
     });
-    (
-        [(header::CONTENT_TYPE, "application/x-ndjson")],
-        Body::from_stream(ReceiverStream::new(rx)),
-    )
-        .into_response()
+    let cut_short = futures::stream::once(done_rx).filter_map(|done| async move {
+        done.is_err()
+            .then(|| Err(std::io::Error::other("export cut short")))
+    });
+    let body = Body::from_stream(ReceiverStream::new(rx).chain(cut_short));
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
 }
 // ANCHOR_END: export
 
@@ -285,11 +376,13 @@ async fn stats(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
         },
         "rating_cache": {
             "hits": app.rating_cache.hits.load(Ordering::Relaxed),
+            "joined": app.rating_cache.joined.load(Ordering::Relaxed),
             "fills": app.rating_cache.fills.load(Ordering::Relaxed),
             "entries": app.rating_cache.entry_count(),
         },
         "background_job_runs": app.job_runs.load(Ordering::Relaxed),
         "websocket_clients": app.events.receiver_count(),
+        "exports_available": app.exports.available_permits(),
     })))
 }
 

@@ -1,5 +1,6 @@
 //! Two stand-in upstream services (reviews and stock), each a small axum server on 127.0.0.1:0
-//! with a configurable delay, and the client side: one HTTP call with its own timeout.
+//! with a configurable delay, and the client side: one HTTP call with its own timeout and a cap
+//! on the size of the answer.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,7 +29,7 @@ pub struct Stock {
     pub price_cents: u32,
 }
 
-/// A running fake upstream: where it listens and how many requests it has served.
+/// An upstream service: where it listens, and how many calls the bookshelf has sent it.
 #[derive(Clone)]
 pub struct Upstream {
     pub name: &'static str,
@@ -39,11 +40,9 @@ pub struct Upstream {
 #[derive(Clone)]
 struct FakeState {
     delay: Duration,
-    calls: Arc<AtomicU64>,
 }
 
 async fn fake_reviews(State(s): State<FakeState>, Path(id): Path<i64>) -> Json<Reviews> {
-    s.calls.fetch_add(1, Ordering::Relaxed);
     tokio::time::sleep(s.delay).await; // a slow service: waiting, not working
     Json(Reviews {
         book_id: id,
@@ -53,7 +52,6 @@ async fn fake_reviews(State(s): State<FakeState>, Path(id): Path<i64>) -> Json<R
 }
 
 async fn fake_stock(State(s): State<FakeState>, Path(id): Path<i64>) -> Json<Stock> {
-    s.calls.fetch_add(1, Ordering::Relaxed);
     tokio::time::sleep(s.delay).await;
     Json(Stock {
         book_id: id,
@@ -62,17 +60,31 @@ async fn fake_stock(State(s): State<FakeState>, Path(id): Path<i64>) -> Json<Sto
     })
 }
 
-/// Start one fake upstream on 127.0.0.1:0. It stops when `shutdown` is cancelled.
-pub async fn start_fake(
+/// The upstream called `name`: the service at `url` if one is given, else a fake one started on
+/// 127.0.0.1:0 that answers after `delay` and stops when `shutdown` is cancelled.
+pub async fn connect(
+    name: &'static str,
+    url: Option<String>,
+    delay: Duration,
+    shutdown: &CancellationToken,
+) -> std::io::Result<Upstream> {
+    let base_url = match url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => start_fake(name, delay, shutdown.clone()).await?,
+    };
+    Ok(Upstream {
+        name,
+        base_url,
+        calls: Arc::new(AtomicU64::new(0)),
+    })
+}
+
+async fn start_fake(
     name: &'static str,
     delay: Duration,
     shutdown: CancellationToken,
-) -> std::io::Result<Upstream> {
-    let calls = Arc::new(AtomicU64::new(0));
-    let state = FakeState {
-        delay,
-        calls: calls.clone(),
-    };
+) -> std::io::Result<String> {
+    let state = FakeState { delay };
     let app = match name {
         "reviews" => Router::new().route("/reviews/{id}", get(fake_reviews)),
         _ => Router::new().route("/stock/{id}", get(fake_stock)),
@@ -85,16 +97,26 @@ pub async fn start_fake(
             .with_graceful_shutdown(shutdown.cancelled_owned())
             .await;
     });
-    Ok(Upstream {
-        name,
-        base_url: format!("http://{addr}"),
-        calls,
-    })
+    Ok(format!("http://{addr}"))
+}
+
+/// The HTTP client for every upstream call: no redirects (an upstream that redirects is
+/// misconfigured, and following it would call a host nobody chose).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client")
 }
 
 // ANCHOR: fetch
+/// The largest upstream answer read, in bytes. A timeout bounds time, not size: without a cap,
+/// a misbehaving upstream could make us buffer gigabytes within the time limit.
+pub const MAX_UPSTREAM_BODY: usize = 64 * 1024;
+
 /// GET `{base_url}{path}` and decode the JSON, giving up after `limit`.
-/// The timeout is a value: `Elapsed` becomes `ApiError::UpstreamTimeout` (504).
+/// The timeout is a value: `Elapsed` becomes `ApiError::UpstreamTimeout` (504). The details of
+/// any other failure (they name internal hosts) are logged here, not sent to the client.
 pub async fn fetch_json<T: serde::de::DeserializeOwned>(
     client: &reqwest::Client,
     upstream: &Upstream,
@@ -102,21 +124,64 @@ pub async fn fetch_json<T: serde::de::DeserializeOwned>(
     limit: Duration,
 ) -> Result<T, ApiError> {
     let url = format!("{}{}", upstream.base_url, path);
+    upstream.calls.fetch_add(1, Ordering::Relaxed);
     let call = async {
-        let response = client.get(&url).send().await?.error_for_status()?;
-        response.json::<T>().await
+        let mut response = client.get(&url).send().await.map_err(Failure::Transport)?;
+        if !response.status().is_success() {
+            return Err(Failure::Status(response.status().as_u16()));
+        }
+        if response.content_length().unwrap_or(0) > MAX_UPSTREAM_BODY as u64 {
+            return Err(Failure::TooLarge);
+        }
+        // Read the body piece by piece, and stop as soon as it grows past the cap.
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(Failure::Transport)? {
+            if body.len() + chunk.len() > MAX_UPSTREAM_BODY {
+                return Err(Failure::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice::<T>(&body).map_err(|_| Failure::Invalid)
     };
     match tokio::time::timeout(limit, call).await {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(ApiError::UpstreamFailed {
-            service: upstream.name,
-            reason: e.to_string(),
-        }),
+        Ok(Err(failure)) => {
+            // The full story, URL and upstream message included, goes to the log.
+            let detail = match &failure {
+                Failure::Transport(e) => e.to_string(),
+                other => other.public_reason(),
+            };
+            tracing::warn!("upstream {} failed ({url}): {detail}", upstream.name);
+            Err(ApiError::UpstreamFailed {
+                service: upstream.name,
+                reason: failure.public_reason(),
+            })
+        }
         // Dropping `call` here cancels the request: the connection is closed, nothing leaks.
         Err(_elapsed) => Err(ApiError::UpstreamTimeout {
             service: upstream.name,
             after_ms: limit.as_millis() as u64,
         }),
+    }
+}
+
+/// Why an upstream call failed, in full (for the log).
+enum Failure {
+    Transport(reqwest::Error),
+    Status(u16),
+    TooLarge,
+    Invalid,
+}
+
+impl Failure {
+    /// What the client may know: no URL, no upstream message.
+    fn public_reason(&self) -> String {
+        match self {
+            Failure::Transport(_) => "could not be reached".to_string(),
+            Failure::Status(code) => format!("answered {code}"),
+            Failure::TooLarge => format!("answer larger than {MAX_UPSTREAM_BODY} bytes"),
+            Failure::Invalid => "answer was not the expected JSON".to_string(),
+        }
     }
 }
 // ANCHOR_END: fetch
