@@ -996,7 +996,6 @@ const CHAPTERS_WITHOUT_A_PAIR_YET: &[&str] = &[
     "src/part1/02-blocking-vs-non-blocking.md",
     "src/part1/03-concurrency-vs-parallelism.md",
     "src/part1/05-the-event-loop.md",
-    "src/part2/06a-first-async-program.md",
     "src/part2/06d-common-bugs-and-debugging.md",
     "src/part2/06e-async-web-services.md",
     "src/part2/06f-async-vs-threads-vs-processes.md",
