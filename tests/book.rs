@@ -993,7 +993,6 @@ fn section_prose(text: &str, n: usize) -> String {
 /// gained a pair is reported, so that it is taken off.
 const CHAPTERS_WITHOUT_A_PAIR_YET: &[&str] = &[
     "src/part1/01-before-programming.md",
-    "src/part2/06d-common-bugs-and-debugging.md",
     "src/part2/06e-async-web-services.md",
     "src/part2/06f-async-vs-threads-vs-processes.md",
     "src/part2/06g-production-patterns.md",
