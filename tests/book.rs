@@ -994,7 +994,6 @@ fn section_prose(text: &str, n: usize) -> String {
 const CHAPTERS_WITHOUT_A_PAIR_YET: &[&str] = &[
     "src/part1/01-before-programming.md",
     "src/part2/06e-async-web-services.md",
-    "src/part2/06f-async-vs-threads-vs-processes.md",
 ];
 
 #[test]
