@@ -993,7 +993,6 @@ fn section_prose(text: &str, n: usize) -> String {
 /// gained a pair is reported, so that it is taken off.
 const CHAPTERS_WITHOUT_A_PAIR_YET: &[&str] = &[
     "src/part1/01-before-programming.md",
-    "src/part2/06e-async-web-services.md",
 ];
 
 #[test]
