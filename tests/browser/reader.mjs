@@ -238,6 +238,19 @@ function pairFacts() {
     });
 }
 
+// A program of a pair (theme/pairs.js) may sit in the tab that is not shown: pick its tab, as a
+// reader would, before using its buttons.
+async function showPairTab(pre) {
+    const tab = await pre.evaluateHandle((el) => {
+        const panel = el.closest('[role="tabpanel"]');
+        return panel && panel.hidden ? document.getElementById(panel.getAttribute('aria-labelledby')) : null;
+    });
+    const element = tab.asElement();
+    if (element) {
+        await element.click();
+    }
+}
+
 async function run() {
     const result = {};
     const shots = outDir ? path.join(outDir, 'screenshots') : null;
@@ -328,6 +341,7 @@ async function run() {
         result.blocks = [];
         for (const [i, pre] of blocks.entries()) {
             const facts = { index: i };
+            await showPairTab(pre);
             const play = await pre.$('.play-button');
             // book.js shows the Run button by removing its `hidden` class once the Playground's
             // crate list arrived (and keeps it hidden for no_run).
