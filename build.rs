@@ -1,4 +1,5 @@
-//! Turns every ```` ```rust ```` block of the book into a test.
+//! Turns every ```` ```rust ```` block of the book into a test, and every ```` ```python ```` block
+//! (run with `python3 -X dev` by `tests/harness`) too.
 //!
 //! skeptic reads each markdown file and writes one test per rust block. This script then files
 //! those tests under a module per markdown file (`part2_06a_first_async_program::line_42`), and routes
@@ -41,6 +42,7 @@ fn main() {
     let mut snippets = String::new();
     let mut compile_fail = String::new();
     let mut count = 0usize;
+    let mut python_count = 0usize;
     for rel in markdown::tested_files(&root) {
         let text = match fs::read_to_string(root.join(&rel)) {
             Ok(text) => text,
@@ -67,11 +69,39 @@ fn main() {
             .enumerate()
             .map(|(ordinal, (i, b))| (ordinal, b, markdown::output_after(&lines, &all, i)))
             .collect();
-        if blocks.is_empty() {
-            continue;
-        }
         let module = markdown::module_name(&rel);
         let file = rel.to_string_lossy().replace('\\', "/");
+
+        // python blocks: run with python3 by tests/harness (`python_line_N`), in the same module
+        // as the file's rust blocks, so `cargo test --test snippets 06c` runs both languages.
+        let mut py_tests = String::new();
+        let python = all
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.is_run_python())
+            .enumerate()
+            .map(|(ordinal, (i, b))| (ordinal, b, markdown::output_after(&lines, &all, i)));
+        for (ordinal, b, output) in python {
+            python_count += 1;
+            writeln!(
+                py_tests,
+                "    #[test] fn python_line_{line}() {{\n        crate::harness::python(&crate::harness::Snippet {{ \
+                 file: {file:?}, line: {line}, mode: crate::harness::Mode::Python, root: {root:?}, \
+                 out: {out:?}, triple: {target:?}, text: {text}, ordinal: {ordinal}, output: {output} }});\n    }}",
+                line = b.line,
+                root = root.to_string_lossy(),
+                out = out_dir.to_string_lossy(),
+                text = raw_string(&b.python_program()),
+                output = output_literal(output),
+            )
+            .unwrap();
+        }
+        if blocks.is_empty() {
+            if !py_tests.is_empty() {
+                writeln!(snippets, "mod {module} {{\n{py_tests}}}").unwrap();
+            }
+            continue;
+        }
 
         // compile_fail blocks: skeptic would try to run them; they get their own check.
         let mut cf_tests = String::new();
@@ -103,6 +133,9 @@ fn main() {
             .filter(|(_, b, _)| !b.has_attr("compile_fail") && !b.includes_file())
             .collect();
         if for_skeptic.is_empty() {
+            if !py_tests.is_empty() {
+                writeln!(snippets, "mod {module} {{\n{py_tests}}}").unwrap();
+            }
             continue;
         }
         skeptic::generate_doc_tests(&[rel.clone()]);
@@ -155,9 +188,10 @@ fn main() {
             )
             .unwrap();
         }
-        writeln!(snippets, "mod {module} {{\n{tests}}}").unwrap();
+        writeln!(snippets, "mod {module} {{\n{tests}{py_tests}}}").unwrap();
     }
     writeln!(snippets, "pub const SNIPPET_COUNT: usize = {count};").unwrap();
+    writeln!(snippets, "pub const PYTHON_COUNT: usize = {python_count};").unwrap();
 
     write_if_changed(&out_dir.join("snippet_tests.rs"), &snippets);
     write_if_changed(&out_dir.join("compile_fail_tests.rs"), &compile_fail);

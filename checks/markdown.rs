@@ -53,6 +53,27 @@ impl Block {
         self.lang() == "rust"
     }
 
+    /// A ```` ```python ```` block: an asyncio program that the tests run with `python3 -X dev`.
+    pub fn is_python(&self) -> bool {
+        self.lang() == "python"
+    }
+
+    /// True for a python block that the tests run: every closed one outside admonish blocks.
+    pub fn is_run_python(&self) -> bool {
+        self.is_python() && self.closed && !self.in_admonish
+    }
+
+    /// A python block's program: its lines as they stand (`# ` starts a comment in Python, so no
+    /// line is hidden).
+    pub fn python_program(&self) -> String {
+        let mut out = String::new();
+        for line in &self.body {
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
+    }
+
     /// An output block: ```` ```text,output ````, what the snippet above it prints.
     pub fn is_output(&self) -> bool {
         self.lang() == "text" && self.has_attr("output")

@@ -155,9 +155,11 @@ fn check_text_block(file: &str, lines: &[&str], blocks: &[Block], i: usize, prob
     let snippet = i.checked_sub(1).map(|p| (p, &blocks[p]));
     match snippet {
         Some((p, above)) if markdown::output_after(lines, blocks, p).is_some_and(|o| o.line == b.line) => {
-            if !above.is_rust() {
+            if above.is_run_python() {
+                // Every python block runs (tests/harness: python3 -X dev).
+            } else if !above.is_rust() {
                 problems.push(format!(
-                    "{at}: an output block with no snippet above it (the block above, line {}, is `{}`, not a rust block)",
+                    "{at}: an output block with no snippet above it (the block above, line {}, is `{}`, not a rust or python block)",
                     above.line, above.info
                 ));
             } else if !above.is_run() {
@@ -245,6 +247,13 @@ fn code_blocks_are_well_formed() {
                 check_text_block(&file, &lines, &blocks, i, &mut problems);
             } else if lang == "rust" {
                 check_rust_block(&file, &lines, &b, &mut problems);
+            } else if lang == "python" {
+                if b.info != "python" {
+                    problems.push(format!(
+                        "{at}: `{}`: a python block takes no attributes (every python block is run by the tests, with python3 -X dev)",
+                        b.info
+                    ));
+                }
             } else if lang.to_ascii_lowercase().starts_with("rust") || lang == "rs" {
                 problems.push(format!("{at}: `{}` is not a tested language: write ```rust", b.info));
             } else if !OTHER_LANGUAGES.contains(&lang.as_str()) {
@@ -883,4 +892,160 @@ fn playground_encoding_round_trips() {
     assert_eq!(support::query_decode(&encoded), program);
     assert!(!encoded.contains(' ') && !encoded.contains('&') && !encoded.contains('#') && !encoded.contains('\n'));
     assert!(encoded.contains("a%2Bb"), "a literal + is escaped: {encoded}");
+}
+
+/// A pair: an asyncio program and its tokio counterpart, shown as two tabs ("Python (asyncio)",
+/// "Rust (tokio)", by theme/pairs.js), each with its output block. In the markdown:
+///
+/// ```text
+/// <div class="pair" data-pair="same">            (or data-pair="different" data-difference="WORDS")
+///
+/// ```python ... ``` and its ```text,output block
+/// ```rust ... ``` and its ```text,output block
+///
+/// </div>
+/// ```
+///
+/// `same`: the two output blocks are equal (both are checked against real runs by the snippet
+/// tests, so the programs print the same). `different`: they differ, and the prose of the section
+/// around the pair (from the heading above it to the next heading) names the difference in WORDS.
+#[derive(Debug)]
+struct Pair {
+    line: usize,
+    kind: String,
+    difference: Option<String>,
+    python: Option<String>,
+    rust: Option<String>,
+}
+
+/// The pairs of one markdown file, and the problems with their markup.
+fn pairs_of(file: &str, text: &str, problems: &mut Vec<String>) -> Vec<Pair> {
+    let lines: Vec<&str> = text.lines().collect();
+    let blocks = markdown::blocks(text);
+    let in_block = |n: usize| blocks.iter().any(|b| b.line <= n && n <= b.end_line());
+    let mut pairs = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let n = i + 1;
+        if in_block(n) || !line.trim_start().starts_with("<div class=\"pair\"") {
+            continue;
+        }
+        let at = format!("{file}:{n}");
+        let tag = line.trim();
+        let kind = attr_value(tag, "data-pair").unwrap_or_default();
+        let difference = attr_value(tag, "data-difference");
+        let Some(end) = (i + 1..lines.len()).find(|&j| !in_block(j + 1) && lines[j].trim() == "</div>").map(|j| j + 1) else {
+            problems.push(format!("{at}: this pair has no `</div>` line"));
+            continue;
+        };
+        let inside: Vec<(usize, &Block)> = blocks.iter().enumerate().filter(|(_, b)| b.line > n && b.line < end).collect();
+        let shape: Vec<&str> = inside.iter().map(|(_, b)| if b.is_output() { "output" } else { b.lang() }).collect();
+        if shape != ["python", "output", "rust", "output"] {
+            problems.push(format!(
+                "{at}: a pair holds a python block and its output block, then a rust block and its output block (found {shape:?})"
+            ));
+            continue;
+        }
+        let (pi, ri) = (inside[0].0, inside[2].0);
+        if markdown::output_after(&lines, &blocks, pi).is_none() || markdown::output_after(&lines, &blocks, ri).is_none() {
+            problems.push(format!("{at}: each program of a pair has its output block directly under it"));
+        }
+        if !blocks[ri].is_run() {
+            problems.push(format!("{at}: the rust program of a pair must be one the tests run (`{}`)", blocks[ri].info));
+        }
+        for j in n..end - 1 {
+            if !in_block(j + 1) && !lines[j].trim().is_empty() {
+                problems.push(format!(
+                    "{file}:{}: text inside a pair would be hidden behind a tab: put it before the `<div class=\"pair\">` or after its `</div>`",
+                    j + 1
+                ));
+            }
+        }
+        pairs.push(Pair {
+            line: n,
+            kind,
+            difference,
+            python: Some(markdown::output_text(&blocks[pi + 1])),
+            rust: Some(markdown::output_text(&blocks[ri + 1])),
+        });
+    }
+    pairs
+}
+
+/// The prose of the section holding line `n` (1-based): from the heading above it to the next
+/// heading, with code blocks and HTML lines left out.
+fn section_prose(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let blocks = markdown::blocks(text);
+    let in_block = |k: usize| blocks.iter().any(|b| b.line <= k && k <= b.end_line());
+    let is_heading = |k: usize| !in_block(k) && lines[k - 1].starts_with('#');
+    let start = (1..=n).rev().find(|&k| is_heading(k)).unwrap_or(1);
+    let end = (n + 1..=lines.len()).find(|&k| is_heading(k)).unwrap_or(lines.len() + 1);
+    (start..end)
+        .filter(|&k| !in_block(k) && !lines[k - 1].trim_start().starts_with('<'))
+        .map(|k| lines[k - 1])
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn paired_programs_are_the_same_or_different_on_purpose() {
+    let mut problems = Vec::new();
+    let mut count = 0;
+    for rel in book_files() {
+        let file = rel.to_string_lossy().replace('\\', "/");
+        let text = support::read(&rel);
+        let pairs = pairs_of(&file, &text, &mut problems);
+        count += pairs.len();
+        for p in &pairs {
+            let at = format!("{file}:{}", p.line);
+            let (py, rs) = (p.python.as_deref().unwrap_or(""), p.rust.as_deref().unwrap_or(""));
+            match (p.kind.as_str(), p.difference.as_deref()) {
+                ("same", None) => {
+                    if py != rs {
+                        problems.push(format!(
+                            "{at}: a `same` pair whose programs print different things:\n--- python\n{py}\n--- rust\n{rs}"
+                        ));
+                    }
+                }
+                ("same", Some(_)) => problems.push(format!("{at}: a `same` pair names no difference (remove data-difference)")),
+                ("different", Some(words)) if !words.trim().is_empty() => {
+                    if py == rs {
+                        problems.push(format!("{at}: a `different` pair whose programs print the same thing: say `same`, or show the difference"));
+                    }
+                    let prose = section_prose(&text, p.line).to_lowercase();
+                    if !prose.contains(&words.to_lowercase()) {
+                        problems.push(format!(
+                            "{at}: the text around this `different` pair does not name the difference: \"{words}\" is not in its section"
+                        ));
+                    }
+                }
+                ("different", _) => problems.push(format!(
+                    "{at}: a `different` pair names the difference the text explains: data-difference=\"the words the text uses\""
+                )),
+                (other, _) => problems.push(format!("{at}: data-pair=\"{other}\": a pair is `same` or `different`")),
+            }
+        }
+        // Module chapters (01-05, 06a-06g) are the asyncio course's modules: each shows at least one.
+        let module = file.starts_with("src/part1/") || file.starts_with("src/part2/");
+        if module && pairs.is_empty() {
+            problems.push(format!("{file}:1: a module chapter shows at least one asyncio program beside its tokio counterpart (a pair)"));
+        }
+    }
+    assert!(count > 0, "no pair found: is the check reading the book?");
+    report("paired programs", problems);
+}
+
+#[test]
+fn pair_checks_catch_what_they_should() {
+    let text = "# T\n\nThe task starts eagerly in one.\n\n<div class=\"pair\" data-pair=\"different\" data-difference=\"starts eagerly\">\n\n```python\nprint(1)\n```\n\n```text,output\n1\n```\n\n```rust\nfn main() { println!(\"2\"); }\n```\n\n```text,output\n2\n```\n\n</div>\n";
+    let mut problems = Vec::new();
+    let pairs = pairs_of("t.md", text, &mut problems);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(pairs.len(), 1);
+    assert_eq!((pairs[0].python.as_deref(), pairs[0].rust.as_deref()), (Some("1"), Some("2")));
+    assert!(section_prose(text, pairs[0].line).contains("starts eagerly"));
+    let broken = text.replace("```rust\nfn main() { println!(\"2\"); }\n```\n\n", "");
+    let mut problems = Vec::new();
+    assert!(pairs_of("t.md", &broken, &mut problems).is_empty());
+    assert_eq!(problems.len(), 1, "{problems:?}");
 }

@@ -781,3 +781,139 @@ fn screenshots_for_review() {
     }
     eprintln!("screenshots in {}", out_dir().join("screenshots").display());
 }
+
+/// The pages with paired programs (`<div class="pair">`: an asyncio program beside its tokio
+/// counterpart), with how many pairs each has.
+fn pair_pages() -> Vec<(String, usize)> {
+    chapters()
+        .into_iter()
+        .map(|c| {
+            let md = support::read(&Path::new("src").join(&c));
+            let n = md.lines().filter(|l| l.trim_start().starts_with("<div class=\"pair\"")).count();
+            (html_of(&c), n)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+/// What the `pairs` scenario saw, against what it should: problems, each naming where.
+fn pair_problems(seen: &Value, pages: &[(String, usize)], at: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let (first, first_n) = &pages[0];
+    let (last, last_n) = &pages[pages.len() - 1];
+    let total: usize = pages.iter().map(|(_, n)| n).sum();
+    let labels = ["Python (asyncio)", "Rust (tokio)"];
+    let each = |what: &str, pairs: &Value, want: usize, problems: &mut Vec<String>, ok: &dyn Fn(&Value) -> Result<(), String>| {
+        let list = pairs.as_array().cloned().unwrap_or_default();
+        if list.len() != want {
+            problems.push(format!("{at}: {what}: {} pair(s) on the page, {want} in the markdown", list.len()));
+        }
+        for (i, p) in list.iter().enumerate() {
+            if let Err(e) = ok(p) {
+                problems.push(format!("{at}: {what}: pair {}: {e}: {p}", i + 1));
+            }
+        }
+    };
+    let showing = |lang: &'static str| {
+        move |p: &Value| -> Result<(), String> {
+            let tabs = p["tabs"].as_array().cloned().unwrap_or_default();
+            let names: Vec<&str> = tabs.iter().map(|t| t["label"].as_str().unwrap_or("")).collect();
+            if names != labels {
+                return Err(format!("tabs {names:?}"));
+            }
+            if tabs.iter().any(|t| t["visible"] != true || t["controls"] != true) {
+                return Err("a tab is hidden or controls no panel".into());
+            }
+            let selected: Vec<&str> = tabs.iter().filter(|t| t["selected"] == true).map(|t| t["lang"].as_str().unwrap_or("")).collect();
+            if selected != [lang] {
+                return Err(format!("selected {selected:?}, want {lang}"));
+            }
+            let (py, rs) = (p["python"] == true, p["rust"] == true);
+            if (py, rs) != (lang == "python", lang == "rust") || p["outputs"] != 1 {
+                return Err(format!("python shown {py}, rust shown {rs}, {} output(s) shown", p["outputs"]));
+            }
+            Ok(())
+        }
+    };
+    let both = |want_labels: bool| {
+        move |p: &Value| -> Result<(), String> {
+            if p["python"] != true || p["rust"] != true || p["outputs"] != 2 {
+                return Err("not both programs and both outputs shown".into());
+            }
+            if want_labels && p["labels"] != serde_json::json!(labels) {
+                return Err(format!("labels {} above the programs", p["labels"]));
+            }
+            if want_labels && p["labelRatios"].as_array().is_none_or(|r| r.iter().any(|r| r.as_f64().is_none_or(|r| r < 4.5))) {
+                return Err(format!("labels at a contrast of {}", p["labelRatios"]));
+            }
+            Ok(())
+        }
+    };
+    for theme in ["light", "rust", "coal", "navy", "ayu"] {
+        let t = &seen["themes"][theme];
+        if !t["htmlClass"].as_str().unwrap_or("").split(' ').any(|c| c == theme) {
+            problems.push(format!("{at}: {theme}: the page is not in the {theme} theme"));
+        }
+        each(&format!("{theme}: {first}"), &t["pairs"], *first_n, &mut problems, &|p| {
+            showing("python")(p)?;
+            for tab in p["tabs"].as_array().unwrap() {
+                if tab["ratio"].as_f64().is_none_or(|r| r < 4.5) {
+                    return Err(format!("the tab `{}` has a contrast of {}:1", tab["label"], tab["ratio"]));
+                }
+            }
+            Ok(())
+        });
+    }
+    each(&format!("{first} on arrival"), &seen["initial"], *first_n, &mut problems, &showing("python"));
+    each(&format!("{first} after clicking Rust"), &seen["afterClick"], *first_n, &mut problems, &showing("rust"));
+    if seen["stored"] != "rust" {
+        problems.push(format!("{at}: the choice is not kept in localStorage: {}", seen["stored"]));
+    }
+    each(&format!("{last}, opened after choosing Rust"), &seen["otherPage"]["pairs"], *last_n, &mut problems, &showing("rust"));
+    let key = &seen["afterKey"];
+    if key["url"] != last.as_str() || key["focused"] != "python" {
+        problems.push(format!("{at}: ArrowLeft on a tab: page {} (want {last}), focus on {}", key["url"], key["focused"]));
+    }
+    each(&format!("{last} after ArrowLeft"), &key["pairs"], *last_n, &mut problems, &showing("python"));
+    each(&format!("{last} printed"), &seen["printMedia"], *last_n, &mut problems, &both(false));
+    each(&format!("{first} without JavaScript"), &seen["noScript"], *first_n, &mut problems, &both(true));
+    each("print.html", &seen["printPage"], total, &mut problems, &both(true));
+    if let Some(errors) = seen["errors"].as_array().filter(|e| !e.is_empty()) {
+        problems.push(format!("{at}: script errors: {errors:?}"));
+    }
+    problems
+}
+
+/// Paired programs (an asyncio program beside its tokio counterpart) are two tabs, legible in all
+/// five themes; the reader's choice holds on the next page; the arrow keys move between the tabs
+/// without turning the page; without JavaScript, printed, and in print.html both programs are
+/// shown under their labels. The same, from the offline copy opened from disk.
+#[test]
+fn paired_programs_are_tabs_that_remember_the_choice() {
+    if driver().is_none() {
+        return;
+    }
+    let pages = pair_pages();
+    assert!(!pages.is_empty(), "no page has a pair");
+    let env = [("PAIR_PAGES", serde_json::to_string(&pages.iter().map(|(p, _)| p).collect::<Vec<_>>()).unwrap())];
+    let mut problems = pair_problems(&scenario("pairs", book_url(), &env), &pages, "served");
+
+    // The offline copy, from disk.
+    let work = tempfile::tempdir().unwrap();
+    let zip = work.path().join("book.zip");
+    let mut cmd = Command::new("bash");
+    cmd.arg(support::root().join("scripts/package-offline.sh"))
+        .args(["--site".as_ref(), support::built_book().as_os_str()])
+        .arg(&zip);
+    let out = support::run_with_timeout(cmd, Duration::from_secs(300)).expect("scripts/package-offline.sh");
+    assert!(out.status.success(), "scripts/package-offline.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+    let unpacked = work.path().join("unpacked");
+    let mut unzip = Command::new("python3");
+    unzip.args(["-m", "zipfile", "-e"]).arg(&zip).arg(&unpacked);
+    let out = support::run_with_timeout(unzip, Duration::from_secs(120)).expect("unzip");
+    assert!(out.status.success(), "unzip: {}", String::from_utf8_lossy(&out.stderr));
+    let root = std::fs::read_dir(&unpacked).unwrap().flatten().map(|e| e.path()).next().expect("one folder");
+    let base = format!("file://{}/", root.display());
+    problems.extend(pair_problems(&scenario("pairs", &base, &env), &pages, "offline"));
+    report("paired programs", problems);
+}

@@ -179,6 +179,78 @@ function diagramFacts() {
     return out;
 }
 
+// What a reader sees of each pair (an asyncio program beside its tokio counterpart, theme/pairs.js):
+// its tabs (label, selected, contrast against what is under them), which programs and outputs are
+// visible, and the labels shown above each program when there are no tabs.
+function pairFacts() {
+    function parse(c) {
+        const m = /rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)/.exec(c || '');
+        return m ? [+m[1], +m[2], +m[3], m[4] === undefined ? 1 : +m[4]] : null;
+    }
+    function lum(c) {
+        const l = c.slice(0, 3).map((x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+        return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2];
+    }
+    function over(t, b) { return [0, 1, 2].map((i) => t[i] * t[3] + b[i] * (1 - t[3])).concat([1]); }
+    function bgOf(el) {
+        const stack = [];
+        for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
+            const c = parse(getComputedStyle(e).backgroundColor);
+            if (c && c[3] > 0) stack.push(c);
+            if (c && c[3] === 1) break;
+        }
+        let bg = [255, 255, 255, 1];
+        for (let i = stack.length - 1; i >= 0; i--) bg = over(stack[i], bg);
+        return bg;
+    }
+    function ratio(el, pseudo) {
+        const bg = bgOf(el);
+        const fg = over(parse(getComputedStyle(el, pseudo).color), bg);
+        const [x, y] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+        return Math.round(((x + 0.05) / (y + 0.05)) * 100) / 100;
+    }
+    const visible = (el) => !!el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+    return Array.from(document.querySelectorAll('div.pair')).map((pair) => {
+        const py = pair.querySelector('code.language-python');
+        const rs = pair.querySelector('code.language-rust');
+        const pre = (code) => code && (code.parentElement.classList.contains('playground') ? code.parentElement.parentElement : code.parentElement);
+        const label = (el) => {
+            const c = el ? getComputedStyle(el, '::before').content : 'none';
+            return c && c !== 'none' ? c.replace(/^"|"$/g, '') : null;
+        };
+        return {
+            kind: pair.getAttribute('data-pair'),
+            tabs: Array.from(pair.querySelectorAll('[role="tab"]')).map((t) => ({
+                lang: t.getAttribute('data-lang'),
+                label: t.textContent,
+                selected: t.getAttribute('aria-selected') === 'true',
+                visible: visible(t),
+                ratio: ratio(t),
+                controls: !!document.getElementById(t.getAttribute('aria-controls')),
+            })),
+            python: visible(py),
+            rust: visible(rs),
+            outputs: Array.from(pair.querySelectorAll('code.output')).filter(visible).length,
+            labels: [label(pre(py)), label(pre(rs))],
+            labelRatios: [pre(py), pre(rs)].map((p) => (label(p) ? ratio(p, '::before') : null)),
+            runButton: !!pair.querySelector('pre.playground .play-button'),
+        };
+    });
+}
+
+// A program of a pair (theme/pairs.js) may sit in the tab that is not shown: pick its tab, as a
+// reader would, before using its buttons.
+async function showPairTab(pre) {
+    const tab = await pre.evaluateHandle((el) => {
+        const panel = el.closest('[role="tabpanel"]');
+        return panel && panel.hidden ? document.getElementById(panel.getAttribute('aria-labelledby')) : null;
+    });
+    const element = tab.asElement();
+    if (element) {
+        await element.click();
+    }
+}
+
 async function run() {
     const result = {};
     const shots = outDir ? path.join(outDir, 'screenshots') : null;
@@ -269,6 +341,7 @@ async function run() {
         result.blocks = [];
         for (const [i, pre] of blocks.entries()) {
             const facts = { index: i };
+            await showPairTab(pre);
             const play = await pre.$('.play-button');
             // book.js shows the Run button by removing its `hidden` class once the Playground's
             // crate list arrived (and keeps it hidden for no_run).
@@ -540,6 +613,73 @@ async function run() {
             await c.close();
         }
         await context.close();
+        break;
+    }
+    case 'pairs': {
+        // Paired programs: tabs in every theme, the reader's choice kept across pages, the arrow
+        // keys, and both programs shown without JavaScript, when printed and in print.html.
+        const pages = JSON.parse(process.env.PAIR_PAGES);
+        const [first, last] = [pages[0], pages[pages.length - 1]];
+        result.themes = {};
+        for (const theme of THEMES) {
+            const c = await newContext({ theme });
+            const p = await c.newPage();
+            await p.goto(base + first);
+            await p.waitForLoadState('load');
+            result.themes[theme] = {
+                htmlClass: await p.evaluate(() => document.documentElement.className),
+                pairs: await p.evaluate(pairFacts),
+            };
+            if (shots && theme === 'navy') {
+                fs.mkdirSync(shots, { recursive: true });
+                await p.$eval('div.pair', (e) => e.scrollIntoView({ block: 'start' }));
+                await p.evaluate(() => window.scrollBy(0, -60));
+                await p.screenshot({ path: path.join(shots, 'pair-navy.png') });
+            }
+            await c.close();
+        }
+        const context = await newContext();
+        const page = await context.newPage();
+        const errors = [];
+        page.on('pageerror', (e) => errors.push(String(e)));
+        await page.goto(base + first);
+        await page.waitForLoadState('load');
+        result.initial = await page.evaluate(pairFacts);
+        await page.click('div.pair [role="tab"][data-lang="rust"]');
+        result.afterClick = await page.evaluate(pairFacts);
+        result.stored = await page.evaluate(() => { try { return localStorage.getItem('async-book-pair-language'); } catch (e) { return 'storage refused: ' + e; } });
+        await page.goto(base + last);
+        await page.waitForLoadState('load');
+        result.otherPage = { page: last, pairs: await page.evaluate(pairFacts) };
+        // The arrow keys move between the tabs and do not turn the page.
+        await page.focus('div.pair [role="tab"][aria-selected="true"]');
+        await page.keyboard.press('ArrowLeft');
+        await page.waitForTimeout(300);
+        result.afterKey = {
+            url: page.url().replace(base, ''),
+            focused: await page.evaluate(() => document.activeElement && document.activeElement.getAttribute('data-lang')),
+            pairs: await page.evaluate(pairFacts),
+        };
+        // Printed: both programs, whatever the tab.
+        await page.emulateMedia({ media: 'print' });
+        result.printMedia = await page.evaluate(pairFacts);
+        await page.emulateMedia({ media: 'screen' });
+        result.errors = errors;
+        await context.close();
+        // Without JavaScript: both programs, each under its label.
+        const noJs = await newContext({ javaScriptEnabled: false });
+        const np = await noJs.newPage();
+        await np.goto(base + first);
+        result.noScript = await np.evaluate(pairFacts);
+        await noJs.close();
+        // print.html (which opens the print dialog by itself: recorded, not printed).
+        const pc = await newContext();
+        await pc.addInitScript(() => { window.print = () => {}; });
+        const pp = await pc.newPage();
+        await pp.goto(base + 'print.html');
+        await pp.waitForLoadState('load');
+        result.printPage = await pp.evaluate(pairFacts);
+        await pc.close();
         break;
     }
     case 'offline': {

@@ -11,7 +11,9 @@
 //! - checks `should_panic` itself, so that a snippet that does not compile or that hangs does not
 //!   count as "panicked as expected", and compares its panic message with its output block;
 //! - checks that a `compile_fail,E0XXX` block fails to compile with that error code, and compares
-//!   the compiler's first error with its output block.
+//!   the compiler's first error with its output block;
+//! - runs every ```` ```python ```` block with `python3 -X dev` (3.11 or newer) and compares what it
+//!   shows with its output block, the same way ([`python`]).
 #![allow(dead_code)]
 
 #[path = "../../checks/markdown.rs"]
@@ -28,6 +30,8 @@ pub enum Mode {
     ShouldPanic,
     /// The error codes the block names, and the message expected when the error has no code.
     CompileFail(&'static [&'static str], &'static str),
+    /// A ```` ```python ```` block, run with `python3 -X dev` (see [`python`]).
+    Python,
 }
 
 pub struct Snippet<'a> {
@@ -41,8 +45,9 @@ pub struct Snippet<'a> {
     pub triple: &'static str,
     /// The complete program, hidden lines included.
     pub text: &'a str,
-    /// Which rust block of its file this is, counting from 0 (how `SNAPSHOTS=overwrite` finds it
-    /// again after earlier blocks have grown or lost output blocks).
+    /// Which block of its language (rust, or python for [`Mode::Python`]) in its file this is,
+    /// counting from 0 (how `SNAPSHOTS=overwrite` finds it again after earlier blocks have grown or
+    /// lost output blocks).
     pub ordinal: usize,
     /// The output block under the snippet when the tests were built: its fence's line, its text.
     pub output: Option<(usize, &'static str)>,
@@ -190,6 +195,7 @@ pub fn snippet(s: &Snippet) {
             output::check(s, &shown);
         }
         Mode::CompileFail(..) => unreachable!("compile_fail blocks go through harness::compile_fail"),
+        Mode::Python => unreachable!("python blocks go through harness::python"),
     }
 }
 
@@ -238,6 +244,137 @@ pub fn compile_fail(s: &Snippet) {
         );
     }
     output::check(s, &output::first_error(&stderr));
+}
+
+/// The oldest Python the book's asyncio programs are written for (`asyncio.TaskGroup` and
+/// `asyncio.timeout` are new in 3.11).
+pub const PYTHON_MIN: (u32, u32) = (3, 11);
+
+/// The `python3` on PATH when it is 3.11 or newer: `Ok(version)`, or `Err(why not)`.
+pub fn python3() -> &'static Result<String, String> {
+    static FOUND: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    FOUND.get_or_init(|| {
+        let out = std::process::Command::new("python3")
+            .args(["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"])
+            .output()
+            .map_err(|e| format!("no `python3` on PATH ({e})"))?;
+        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        if !out.status.success() || version.is_empty() {
+            return Err(format!("`python3` on PATH does not run: {}", String::from_utf8_lossy(&out.stderr).trim()));
+        }
+        if (major, minor) < PYTHON_MIN {
+            return Err(format!(
+                "`python3` on PATH is {version}; the asyncio programs need {}.{} or newer",
+                PYTHON_MIN.0, PYTHON_MIN.1
+            ));
+        }
+        Ok(version)
+    })
+}
+
+fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Run a ```` ```python ```` block with `python3 -X dev` and check what it shows against its output
+/// block, exactly as for a rust block.
+///
+/// `-X dev` turns on Python's development mode and asyncio's debug mode: a coroutine that is never
+/// awaited, a callback or task step that holds the event loop for more than 100 ms, a resource
+/// left unclosed, is reported on stderr. Anything on stderr fails the test, with what Python said:
+/// a program that shows such a report on purpose catches it and prints it. The program runs as
+/// `main.py` in a directory of its own, with `PYTHONHASHSEED=0`; it must exit with status 0 within
+/// [`timeout`], and its stdout is checked against the output block.
+///
+/// Without a `python3` of 3.11 or newer the test says so and passes, except under `CI=true`, where
+/// that is a failure.
+pub fn python(s: &Snippet) {
+    let at = s.at();
+    let version = match python3() {
+        Ok(v) => v,
+        Err(why) if ci() => panic!("{at}: CI=true, but the python blocks cannot run: {why}"),
+        Err(why) => {
+            static SAID: std::sync::Once = std::sync::Once::new();
+            // Straight to stderr, past libtest's capture, so that a plain `cargo test` shows it once.
+            SAID.call_once(|| {
+                use std::io::Write as _;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED: the book's python blocks did not run: {why} (install python3 3.11 or newer; under CI=true this is a failure)"
+                );
+            });
+            eprintln!("SKIPPED: {at}: {why}");
+            return;
+        }
+    };
+    static RUN: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::path::Path::new(s.out)
+        .join("python-snippets")
+        .join(format!("{}-{}", std::process::id(), RUN.fetch_add(1, Ordering::SeqCst)));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{at}: cannot create {}: {e}", dir.display()));
+    std::fs::write(dir.join("main.py"), s.program()).unwrap_or_else(|e| panic!("{at}: cannot write main.py: {e}"));
+    let mut cmd = std::process::Command::new("python3");
+    cmd.args(["-X", "dev", "main.py"])
+        .current_dir(&dir)
+        .env("PYTHONHASHSEED", "0")
+        .env("PYTHONIOENCODING", "utf-8")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env_remove("PYTHONWARNINGS")
+        .env_remove("PYTHONASYNCIODEBUG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{at}: cannot start python3: {e}"));
+    let mut pipes = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut pipes.0, &mut v);
+        v
+    });
+    let err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut pipes.1, &mut v);
+        v
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for python3") {
+            break Some(status);
+        }
+        if start.elapsed() >= timeout() {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let stdout = String::from_utf8_lossy(&out.join().unwrap_or_default()).into_owned();
+    let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
+    let _ = std::fs::remove_dir_all(&dir);
+    print!("{stdout}");
+    eprint!("{stderr}");
+    match status {
+        None => panic!(
+            "{at}: this python program was still running after {:?} and was stopped (python3 {version}). \
+             Programs must end quickly: bound every loop, and prove a stall with asyncio.timeout instead of hanging",
+            timeout()
+        ),
+        Some(st) if !st.success() => panic!(
+            "{at}: this python program failed when run with python3 {version} -X dev ({st}): an assertion or an \
+             exception (its output is above)"
+        ),
+        Some(_) => {}
+    }
+    if !stderr.trim().is_empty() {
+        panic!(
+            "{at}: python3 {version} -X dev reported a problem on stderr (above): a coroutine never awaited, a step \
+             that held the event loop over 100 ms, an unclosed resource, a warning. Fix the program, or, to show \
+             the report on purpose, catch it and print it"
+        );
+    }
+    output::check(s, &stdout);
 }
 
 fn timed_out(start: Instant, kills_before: usize) -> bool {
@@ -437,13 +574,18 @@ mod output {
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: cannot be read: {e}", s.file));
         let lines: Vec<&str> = text.lines().collect();
         let blocks = markdown::blocks(&text);
-        let rust: Vec<usize> = (0..blocks.len())
-            .filter(|&i| blocks[i].is_rust() && !blocks[i].in_admonish && blocks[i].closed)
+        let python = matches!(s.mode, super::Mode::Python);
+        let same_kind: Vec<usize> = (0..blocks.len())
+            .filter(|&i| {
+                let b = &blocks[i];
+                if python { b.is_run_python() } else { b.is_rust() && !b.in_admonish && b.closed }
+            })
             .collect();
-        let found = rust.get(s.ordinal).copied().filter(|&i| blocks[i].program() == s.program());
+        let program = |b: &markdown::Block| if python { b.python_program() } else { b.program() };
+        let found = same_kind.get(s.ordinal).copied().filter(|&i| program(&blocks[i]) == s.program());
         let Some(i) = found else {
             panic!(
-                "{}: changed since the tests were built (the snippet of line {} is not where it was); run the tests again",
+                "{}: changed since the tests were built (the block of line {} is not where it was); run the tests again",
                 s.file, s.line
             );
         };
