@@ -228,6 +228,27 @@ fn code_blocks_are_well_formed() {
         let file = rel.to_string_lossy().replace('\\', "/");
         let text = support::read(&rel);
         let lines: Vec<&str> = text.lines().collect();
+        // A backtick fence's info string may not hold a backtick (CommonMark): such a line is no
+        // fence at all, so the callout would show as a paragraph of raw text. (Lines shown inside
+        // another code block, such as a markdown example, are text.)
+        let all = markdown::blocks(&text);
+        let quoted = |n: usize| all.iter().any(|b| b.lang() != "admonish" && b.line <= n && n <= b.end_line());
+        for (n, line) in lines.iter().enumerate() {
+            if quoted(n + 1) {
+                continue;
+            }
+            let t = line.trim_start();
+            if t.starts_with("```") && t.trim_start_matches('`').contains('`') && !t.trim_start_matches('`').starts_with('`') {
+                let info = t.trim_start_matches('`');
+                if info.starts_with("admonish") || info.starts_with("rust") || info.starts_with("text") {
+                    problems.push(format!(
+                        "{file}:{}: a backtick in a fence's info string (`{}`) unmakes the fence, and the block renders as plain text: write the title without backticks, or open the block with ~~~",
+                        n + 1,
+                        info.chars().take(60).collect::<String>()
+                    ));
+                }
+            }
+        }
         let blocks = markdown::blocks(&text);
         for (i, b) in blocks.iter().enumerate() {
             let b = b.clone();
