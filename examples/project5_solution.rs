@@ -40,7 +40,9 @@ static ASYNC_THREADS: Mutex<Option<HashSet<ThreadId>>> = Mutex::new(None);
 
 fn note_thread() {
     let mut threads = ASYNC_THREADS.lock().unwrap();
-    threads.get_or_insert_with(HashSet::new).insert(std::thread::current().id());
+    threads
+        .get_or_insert_with(HashSet::new)
+        .insert(std::thread::current().id());
 }
 
 // ANCHOR: io
@@ -154,7 +156,11 @@ fn main() {
         "memory    async future state {future_bytes} bytes, thread stack {} KiB reserved (std's default)",
         2 * 1024
     );
-    let threads = ASYNC_THREADS.lock().unwrap().as_ref().map_or(0, HashSet::len);
+    let threads = ASYNC_THREADS
+        .lock()
+        .unwrap()
+        .as_ref()
+        .map_or(0, HashSet::len);
     println!("async     every async task ran on {threads} thread(s)");
     println!(
         "verdict   io: async {:.1}x faster than sync on 1 thread; cpu: rayon {:.1}x, async {:.1}x",

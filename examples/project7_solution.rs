@@ -206,7 +206,9 @@ impl Conn {
     }
 
     async fn send(&mut self, command: &str) -> std::io::Result<()> {
-        self.writer.write_all(format!("{command}\n").as_bytes()).await
+        self.writer
+            .write_all(format!("{command}\n").as_bytes())
+            .await
     }
 
     /// The next line from the server ("" once it has closed the connection).
@@ -294,7 +296,9 @@ async fn demo() -> std::io::Result<()> {
         }
         let mut extra = Conn::open(addr).await?;
         extra.send("GET hits").await?;
-        let served_early = timeout(Duration::from_millis(150), extra.reply()).await.is_ok();
+        let served_early = timeout(Duration::from_millis(150), extra.reply())
+            .await
+            .is_ok();
         drop(held.pop()); // one of the 64 hangs up: its slot frees
         let later = extra.reply().await?;
         Ok::<_, std::io::Error>((served_early, later))

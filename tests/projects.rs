@@ -46,7 +46,10 @@ fn project1_concurrent_calls_beat_sequential_ones() {
         .iter()
         .map(|name| out.find(&format!("  {name}: ok")).expect("listed above"))
         .collect();
-    assert!(order.windows(2).all(|w| w[0] < w[1]), "results out of order:\n{out}");
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "results out of order:\n{out}"
+    );
     let sequential = number_after(line(&out, "sequential:"), "sequential:");
     let concurrent = number_after(line(&out, "concurrent:"), "concurrent:");
     // Latencies sum to 510 ms; the slowest is 150 ms (a ratio of 0.29).
@@ -62,7 +65,10 @@ fn project1_concurrent_calls_beat_sequential_ones() {
     // error cancels the calls still in flight, the slowest of which takes 150 ms).
     let down = line(&out, "one service down:");
     assert!(down.contains("error (ConnectionRefused)"), "{down}");
-    assert!(number_after(down, "after") < 120.0, "the error came late: {down}");
+    assert!(
+        number_after(down, "after") < 120.0,
+        "the error came late: {down}"
+    );
 }
 
 #[test]
@@ -162,10 +168,7 @@ fn project5_figures_are_present_and_sane() {
     let bytes = number_after(memory, "async future state");
     assert!(bytes > 0.0 && bytes < 4096.0, "{memory}");
     // The async variants ran on a single-threaded runtime, as the statement requires.
-    assert!(
-        out.contains("every async task ran on 1 thread(s)"),
-        "{out}"
-    );
+    assert!(out.contains("every async task ran on 1 thread(s)"), "{out}");
 }
 
 #[test]
@@ -232,5 +235,8 @@ fn project7_starter_fails_the_steps_it_does_not_implement() {
     }
     // What the starter already gets right (execute, one client at a time) still works.
     assert!(line(&out, "clients:").contains("hits = 200 "), "{out}");
-    assert!(line(&out, "overflow:").contains("\"ERR overflow\""), "{out}");
+    assert!(
+        line(&out, "overflow:").contains("\"ERR overflow\""),
+        "{out}"
+    );
 }
