@@ -104,5 +104,25 @@ async fn main() -> std::io::Result<()> {
         concurrent_time.as_secs_f64() * 1000.0
     );
     println!("speedup: {speedup:.1}x");
+
+    // One more service, and it is down: its port refuses connections. The concurrent version must
+    // return that error, and at once, without waiting for the slower calls still in flight.
+    let closed = TcpListener::bind("127.0.0.1:0").await?;
+    let down = Service {
+        name: "down",
+        addr: closed.local_addr()?,
+    };
+    drop(closed);
+    services.push(down);
+    let start = Instant::now();
+    let outcome = fetch_concurrently(&services).await;
+    let verdict = match &outcome {
+        Ok(_) => "no error".to_string(),
+        Err(e) => format!("error ({:?})", e.kind()),
+    };
+    println!(
+        "one service down: {verdict} after {:.0} ms",
+        start.elapsed().as_secs_f64() * 1000.0
+    );
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Project 4 (solution): three patterns every async service needs.
 //!
 //! 1. Timeout + retry with exponential backoff, against a service that is slow twice, then fast.
-//! 2. Rate limiting with a semaphore: twelve jobs, never more than three at a time.
+//! 2. A concurrency limit with a semaphore: twelve jobs, never more than three at a time.
 //! 3. Cancellation: three workers stop cleanly when a `CancellationToken` fires.
 //!
 //! Run: cargo run --example project4_solution
@@ -55,10 +55,10 @@ async fn flaky_service(attempt: u32) -> Result<&'static str, String> {
     Ok("quote: 42 EUR")
 }
 
-// ANCHOR: rate_limit
+// ANCHOR: concurrency_limit
 /// Run `jobs` jobs of 30 ms each, at most `limit` at the same time. Returns the highest number
 /// of jobs seen in flight together.
-async fn run_rate_limited(jobs: usize, limit: usize) -> usize {
+async fn run_with_concurrency_limit(jobs: usize, limit: usize) -> usize {
     let permits = Arc::new(Semaphore::new(limit));
     let in_flight = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
@@ -79,7 +79,7 @@ async fn run_rate_limited(jobs: usize, limit: usize) -> usize {
     }
     peak.load(Ordering::SeqCst)
 }
-// ANCHOR_END: rate_limit
+// ANCHOR_END: concurrency_limit
 
 // ANCHOR: cancel
 /// A worker that processes one item every 10 ms until `token` is cancelled, then cleans up.
@@ -93,7 +93,10 @@ async fn worker(id: u32, token: CancellationToken) -> u32 {
         }
     }
     // Cleanup runs because the worker left its loop itself instead of being dropped mid-way.
-    println!("  worker {id}: flushed {processed} items and closed");
+    println!(
+        "  worker {id}: flushed {processed} items and closed (token cancelled: {})",
+        token.is_cancelled()
+    );
     processed
 }
 // ANCHOR_END: cancel
@@ -116,9 +119,9 @@ async fn main() {
     );
 
     let start = Instant::now();
-    let peak = run_rate_limited(12, 3).await;
+    let peak = run_with_concurrency_limit(12, 3).await;
     println!(
-        "rate limit: 12 jobs, peak {peak} in flight (limit 3), {:.0} ms",
+        "concurrency limit: 12 jobs, peak {peak} in flight (limit 3), {:.0} ms",
         start.elapsed().as_secs_f64() * 1000.0
     );
 

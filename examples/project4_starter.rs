@@ -1,7 +1,7 @@
 //! Project 4 (starter): three patterns every async service needs.
 //!
 //! 1. Timeout + retry with exponential backoff, against a service that is slow twice, then fast.
-//! 2. Rate limiting with a semaphore: twelve jobs, never more than three at a time.
+//! 2. A concurrency limit with a semaphore: twelve jobs, never more than three at a time.
 //! 3. Cancellation: three workers stop cleanly when a `CancellationToken` fires.
 //!
 //! Each function below has a naive body and a TODO. Replace the bodies; keep the signatures.
@@ -50,7 +50,7 @@ async fn flaky_service(attempt: u32) -> Result<&'static str, String> {
 
 /// Run `jobs` jobs of 30 ms each, at most `limit` at the same time. Returns the highest number
 /// of jobs seen in flight together.
-async fn run_rate_limited(jobs: usize, limit: usize) -> usize {
+async fn run_with_concurrency_limit(jobs: usize, limit: usize) -> usize {
     // TODO: allow at most `limit` jobs in flight (tokio::sync::Semaphore).
     let _ = limit;
     let in_flight = Arc::new(AtomicUsize::new(0));
@@ -82,7 +82,10 @@ async fn worker(id: u32, token: CancellationToken) -> u32 {
         sleep(Duration::from_millis(10)).await;
         processed += 1;
     }
-    println!("  worker {id}: flushed {processed} items and closed");
+    println!(
+        "  worker {id}: flushed {processed} items and closed (token cancelled: {})",
+        token.is_cancelled()
+    );
     processed
 }
 
@@ -104,9 +107,9 @@ async fn main() {
     );
 
     let start = Instant::now();
-    let peak = run_rate_limited(12, 3).await;
+    let peak = run_with_concurrency_limit(12, 3).await;
     println!(
-        "rate limit: 12 jobs, peak {peak} in flight (limit 3), {:.0} ms",
+        "concurrency limit: 12 jobs, peak {peak} in flight (limit 3), {:.0} ms",
         start.elapsed().as_secs_f64() * 1000.0
     );
 
