@@ -389,9 +389,16 @@ mod output {
     /// The wildcard of an output block: any text within one line (snapbox's `[..]`).
     pub const WILDCARD: &str = "[..]";
 
-    /// True when the tests should rewrite output blocks instead of checking them.
+    /// True when the tests should rewrite output blocks instead of checking them:
+    /// `SNAPSHOTS=overwrite`, which keeps the lines whose wildcards still match, or `SNAPSHOTS=fresh`,
+    /// which writes what this run printed and keeps only the wildcards of [`redact`] (to find out
+    /// which `[..]` are still needed: run the tests again and see what differs).
     fn overwrite() -> bool {
-        std::env::var("SNAPSHOTS").is_ok_and(|v| v == "overwrite")
+        std::env::var("SNAPSHOTS").is_ok_and(|v| v == "overwrite" || v == "fresh")
+    }
+
+    fn fresh() -> bool {
+        std::env::var("SNAPSHOTS").is_ok_and(|v| v == "fresh")
     }
 
     /// Text as an output block holds it: no trailing spaces, no trailing blank lines.
@@ -515,7 +522,7 @@ mod output {
     /// still matches (through its wildcards) is kept as it is, and a thread's id in a panic message,
     /// which changes from run to run, becomes a wildcard.
     fn merged(old: Option<&str>, actual: &str) -> String {
-        let old: Vec<&str> = old.map(|o| o.lines().collect()).unwrap_or_default();
+        let old: Vec<&str> = old.filter(|_| !fresh()).map(|o| o.lines().collect()).unwrap_or_default();
         let mut out = Vec::new();
         for (i, line) in actual.lines().enumerate() {
             match old.get(i) {
