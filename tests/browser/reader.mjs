@@ -104,8 +104,11 @@ function pageTheme() {
 function diagramFacts() {
     function parse(c) {
         const m = /rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)/.exec(c || '');
-        if (!m) return null;
-        return [+m[1], +m[2], +m[3], m[4] === undefined ? 1 : +m[4]];
+        if (m) return [+m[1], +m[2], +m[3], m[4] === undefined ? 1 : +m[4]];
+        // What Chromium makes of a color-mix() in srgb (the diagrams' colours in the dark themes).
+        const s = /color\(srgb ([\d.e-]+) ([\d.e-]+) ([\d.e-]+)(?: \/ ([\d.]+))?\)/.exec(c || '');
+        if (s) return [+s[1] * 255, +s[2] * 255, +s[3] * 255, s[4] === undefined ? 1 : +s[4]];
+        return null;
     }
     function lum(c) {
         const l = c.slice(0, 3).map((x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });

@@ -260,15 +260,27 @@ pub fn draw_chapter(renderer: &Renderer, content: &str, file: &str, markdown: &s
         let svg = draw(renderer, &source, &id).map_err(|e| format!("{at}: this diagram cannot be drawn: {e}"))?;
         // An HTML block ends at a blank line: keep the SVG on lines that are never empty.
         let svg: String = svg.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n");
+        // A wide diagram is scaled down to the column; below 80% of its size its labels get too
+        // small to read, so it keeps 80% and scrolls sideways instead (theme/book-extra.css).
+        let min_width = view_box_width(&svg).map(|w| format!(" style=\"--diagram-min-width:{}px\"", (w * 0.8).round()));
         out.push_str(&format!(
-            "<figure class=\"diagram\" data-diagram-kind=\"{}\" id=\"{id}\">{svg}</figure>",
-            kind(&source)
+            "<figure class=\"diagram\" data-diagram-kind=\"{}\" id=\"{id}\"{}>{svg}</figure>",
+            kind(&source),
+            min_width.unwrap_or_default()
         ));
         rest = &rest[body_start + len + CLOSE.len()..];
         n += 1;
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// The width of the root `<svg>`'s viewBox.
+pub fn view_box_width(svg: &str) -> Option<f64> {
+    let root = &svg[..svg.find('>')?];
+    let i = root.find("viewBox=\"")? + 9;
+    let value = &root[i..i + root[i..].find('"')?];
+    value.split_whitespace().nth(2)?.parse().ok()
 }
 
 /// A slug for a chapter's path, for ids: `part1/05-the-event-loop.md` -> `part1-05-the-event-loop`.
@@ -305,6 +317,12 @@ mod tests {
         let content = "# T\n\ntext\n\n<pre class=\"mermaid\">flowchart LR\n  A --&gt; \n</pre>\n";
         let e = draw_chapter(&r, content, "src/t.md", md, "t").unwrap_err();
         assert!(e.starts_with("src/t.md:5: this diagram cannot be drawn"), "{e}");
+    }
+
+    #[test]
+    fn reads_the_view_box() {
+        assert_eq!(view_box_width("<svg id=\"d\" viewBox=\"-50 -10 731.5 593\" role=\"x\"><g/></svg>"), Some(731.5));
+        assert_eq!(view_box_width("<svg><g viewBox=\"0 0 1 1\"/></svg>"), None);
     }
 
     #[test]
