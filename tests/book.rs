@@ -1171,3 +1171,20 @@ fn every_diagram_is_drawn_at_build_time_with_all_its_labels() {
     }
     report("diagrams", problems);
 }
+
+/// The diagram renderer is pinned (`=` in tools/mdbook-async-book/Cargo.toml) and locked at that
+/// version in the tool's own Cargo.lock, which `cargo install --locked` and the tests' build use.
+#[test]
+fn the_diagram_renderer_is_pinned_and_locked() {
+    let manifest = support::read(Path::new("tools/mdbook-async-book/Cargo.toml"));
+    let pinned = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("merman = { version = \"="))
+        .and_then(|rest| rest.split('"').next())
+        .expect("tools/mdbook-async-book/Cargo.toml pins merman with `=`");
+    let lock = support::read(Path::new("tools/mdbook-async-book/Cargo.lock"));
+    assert!(
+        lock.contains(&format!("name = \"merman\"\nversion = \"{pinned}\"")),
+        "tools/mdbook-async-book/Cargo.lock does not lock merman {pinned}"
+    );
+}
