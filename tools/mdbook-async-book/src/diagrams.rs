@@ -119,7 +119,59 @@ pub fn draw(renderer: &Renderer, source: &str, id: &str) -> Result<String, Strin
     let RenderOutput::Svg(Some(svg)) = output else {
         return Err("merman found no diagram in it".into());
     };
-    Ok(themed(svg.svg()))
+    Ok(without_unused_rules(&themed(svg.svg())))
+}
+
+/// The SVG with the rules of its stylesheet that can match nothing in it left out: mermaid writes
+/// the same stylesheet for every diagram of a kind (edge animations, error icons, math labels...),
+/// and more than half of it styles classes the diagram does not use. A rule stays when one of its
+/// selectors names only classes that some element of the diagram has; `@` rules stay.
+pub fn without_unused_rules(svg: &str) -> String {
+    let (Some(open), Some(close)) = (svg.find("<style>"), svg.find("</style>")) else {
+        return svg.to_string();
+    };
+    let css = &svg[open + 7..close];
+    let mut classes = std::collections::HashSet::new();
+    for part in [&svg[..open], &svg[close..]] {
+        let mut rest = part;
+        while let Some(i) = rest.find(" class=\"") {
+            let after = &rest[i + 8..];
+            let end = after.find('"').unwrap_or(after.len());
+            classes.extend(after[..end].split_whitespace());
+            rest = &after[end..];
+        }
+    }
+    let mut kept = String::with_capacity(css.len());
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, c) in css.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    let rule = &css[start..=i];
+                    let selectors = rule.split('{').next().unwrap_or("");
+                    let used = selectors.trim_start().starts_with('@')
+                        || selectors.split(',').any(|sel| class_names(sel).all(|c| classes.contains(c)));
+                    if used {
+                        kept.push_str(rule);
+                    }
+                    start = i + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    kept.push_str(&css[start..]);
+    format!("{}{kept}{}", &svg[..open + 7], &svg[close..])
+}
+
+/// The class names a selector requires: `#d .node rect.label` -> `node`, `label`.
+fn class_names(selector: &str) -> impl Iterator<Item = &str> {
+    selector.split('.').skip(1).map(|s| {
+        let end = s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).unwrap_or(s.len());
+        &s[..end]
+    })
 }
 
 /// An SVG with every placeholder colour replaced by its custom property, in attributes
@@ -317,6 +369,15 @@ mod tests {
         let content = "# T\n\ntext\n\n<pre class=\"mermaid\">flowchart LR\n  A --&gt; \n</pre>\n";
         let e = draw_chapter(&r, content, "src/t.md", md, "t").unwrap_err();
         assert!(e.starts_with("src/t.md:5: this diagram cannot be drawn"), "{e}");
+    }
+
+    #[test]
+    fn leaves_out_rules_for_classes_not_used() {
+        let svg = "<svg><style>#d{fill:red;}#d .node rect,#d .cluster rect{fill:blue;}#d .katex path{fill:#000;}@keyframes dash{to{stroke-dashoffset:0;}}#d .a.b{x:y}</style><g class=\"node a\"><rect/></g></svg>";
+        assert_eq!(
+            without_unused_rules(svg),
+            "<svg><style>#d{fill:red;}#d .node rect,#d .cluster rect{fill:blue;}@keyframes dash{to{stroke-dashoffset:0;}}</style><g class=\"node a\"><rect/></g></svg>"
+        );
     }
 
     #[test]
