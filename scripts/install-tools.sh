@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the book's toolchain: mdBook and its two preprocessors, at the versions pinned in
 # Cargo.toml (the one place they are written), with `cargo install --locked`, and only when a tool
-# is missing or at another version; and the book's own preprocessor, tools/mdbook-async-book.
+# is missing or at another version; and the book's own preprocessor, tools/mdbook-async-book, which
+# draws the diagrams at build time (no node, no browser).
 #
 #   scripts/install-tools.sh                  install what is missing
 #   scripts/install-tools.sh --print-versions print "tool version" lines and exit
@@ -51,7 +52,9 @@ for tool in "${TOOLS[@]}"; do
     fi
 done
 
-# The book's own preprocessor, from this repository (its versions are in its own Cargo.lock). cargo
-# rebuilds it only when its sources changed: a second or less.
+# The book's own preprocessor, from this repository: it draws the diagrams (merman, pinned in its
+# Cargo.toml and locked in its own Cargo.lock) and writes the page footers. Needs Rust 1.95 or later.
+# The first build takes several minutes (merman); after that cargo rebuilds it only when its sources
+# changed: a second or less.
 echo "mdbook-async-book: installing from tools/mdbook-async-book"
 cargo install --locked --quiet --path tools/mdbook-async-book

@@ -6,7 +6,9 @@
 //!   `examples/` name an existing file and anchor;
 //! - admonish blocks use a known type;
 //! - every internal link and `#anchor` resolves, in the markdown and in the built pages;
-//! - the book builds with the pinned mdBook and preprocessors, and loads nothing from another host.
+//! - the book builds with the pinned mdBook and preprocessors, and loads nothing from another host;
+//! - every diagram is drawn into its page as SVG when the book is built, with every label of its
+//!   source, and no page loads a diagram script.
 
 mod support;
 
@@ -556,9 +558,9 @@ fn book_builds_and_its_pages_hold_together() {
         let html = std::fs::read_to_string(site.join(&html_rel)).unwrap_or_default();
         let blocks = markdown::blocks(&md);
         let diagrams = blocks.iter().filter(|b| b.lang() == "mermaid").count();
-        let rendered = html.matches("<pre class=\"mermaid\"").count();
+        let rendered = figures(&html).len();
         if rendered != diagrams {
-            problems.push(format!("{html_rel}: src/{chapter} has {diagrams} mermaid diagram(s), the page {rendered}"));
+            problems.push(format!("{html_rel}: src/{chapter} has {diagrams} mermaid diagram(s), the page draws {rendered}"));
         }
         let callouts = blocks.iter().filter(|b| b.lang() == "admonish").count();
         let shown = html.matches("class=\"admonition").count();
@@ -1069,4 +1071,306 @@ fn pair_checks_catch_what_they_should() {
     let mut problems = Vec::new();
     assert!(pairs_of("t.md", &broken, &mut problems).is_empty());
     assert_eq!(problems.len(), 1, "{problems:?}");
+}
+
+// ---- diagrams -------------------------------------------------------------------------------------
+
+/// The diagrams a built page holds: the inside of each `<figure class="diagram" ...>`, in order.
+fn figures(html: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find("<figure class=\"diagram\"") {
+        let after = &rest[i..];
+        let end = after.find("</figure>").unwrap_or(after.len());
+        out.push(&after[..end]);
+        rest = &after[end..];
+    }
+    out
+}
+
+/// The text a reader sees in an SVG: tags dropped, entities decoded, whitespace removed (a label
+/// may be wrapped over several lines or `<tspan>`s).
+fn svg_text(svg: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    let mut in_style = false;
+    let mut i = 0;
+    while i < svg.len() {
+        let rest = &svg[i..];
+        let c = rest.chars().next().unwrap();
+        if !in_tag && c == '<' {
+            in_tag = true;
+            if rest.starts_with("<style") {
+                in_style = true;
+            } else if rest.starts_with("</style") {
+                in_style = false;
+            }
+        } else if in_tag && c == '>' {
+            in_tag = false;
+        } else if !in_tag && !in_style {
+            text.push(c);
+        }
+        i += c.len_utf8();
+    }
+    squash(&decode_entities(&text))
+}
+
+fn decode_entities(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        let Some(end) = after.find(';').filter(|e| *e < 10) else {
+            out.push('&');
+            rest = &after[1..];
+            continue;
+        };
+        let name = &after[1..end];
+        let decoded = match name {
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "amp" => Some('&'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            "nbsp" => Some(' '),
+            _ if name.starts_with("#x") => u32::from_str_radix(&name[2..], 16).ok().and_then(char::from_u32),
+            _ if name.starts_with('#') => name[1..].parse().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &after[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn squash(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// What a diagram's source says a reader must see: node and edge labels, participants, messages
+/// and notes, gantt titles, sections and task names, states and transition labels.
+fn diagram_labels(source: &[String]) -> Vec<String> {
+    let mut labels: Vec<String> = Vec::new();
+    let mut push = |s: &str| {
+        // `<br/>` breaks a label over lines: the drawing holds the lines.
+        let s = s.replace("<br/>", " ").replace("<br>", " ");
+        let s = s.trim();
+        if !s.is_empty() && s != "[*]" && !labels.iter().any(|l| l == s) {
+            labels.push(s.to_string());
+        }
+    };
+    let mut in_note = false;
+    let kind = source.iter().map(|l| l.trim()).find(|l| !l.is_empty()).unwrap_or("");
+    let kind = kind.split_whitespace().next().unwrap_or("");
+    for line in source.iter().skip(1) {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with("%%") {
+            continue;
+        }
+        match kind {
+            "flowchart" | "graph" => {
+                // "quoted" labels, node shapes with bare text, |edge| labels and -- edge --> labels.
+                let mut rest = l;
+                while let Some(q) = rest.find('"') {
+                    let after = &rest[q + 1..];
+                    let Some(end) = after.find('"') else { break };
+                    push(&after[..end]);
+                    rest = &after[end + 1..];
+                }
+                let unquoted: String = {
+                    let mut out = String::new();
+                    let mut inq = false;
+                    for c in l.chars() {
+                        if c == '"' {
+                            inq = !inq;
+                            out.push('"');
+                        } else if !inq {
+                            out.push(c);
+                        }
+                    }
+                    out
+                };
+                for (open, close) in [("[(", ")]"), ("[", "]"), ("{", "}"), ("(", ")"), ("|", "|")] {
+                    let mut rest = unquoted.as_str();
+                    while let Some(o) = rest.find(open) {
+                        let after = &rest[o + open.len()..];
+                        let Some(end) = after.find(close) else { break };
+                        let inner = &after[..end];
+                        // A bare label (the quoted ones were taken above); `()` after a name in a
+                        // quoted label, or the inside of `[(`, are not labels of their own.
+                        if !inner.contains('"') && !inner.is_empty() && !inner.starts_with('(') && !inner.starts_with('[') {
+                            push(inner);
+                        }
+                        rest = &after[end + close.len()..];
+                    }
+                }
+                if let Some(i) = unquoted.find("-- ") {
+                    if let Some(j) = unquoted[i + 3..].find(" -->") {
+                        let inner = &unquoted[i + 3..i + 3 + j];
+                        if !inner.contains('"') {
+                            push(inner);
+                        }
+                    }
+                }
+            }
+            "sequenceDiagram" => {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                match words.first().copied() {
+                    Some("participant") | Some("actor") => match l.find(" as ") {
+                        Some(i) => push(&l[i + 4..]),
+                        None => push(words.get(1).copied().unwrap_or("")),
+                    },
+                    Some("Note") | Some("note") => push(l.split_once(':').map(|x| x.1).unwrap_or("")),
+                    Some("par") | Some("and") | Some("loop") | Some("alt") | Some("else") | Some("opt")
+                    | Some("critical") | Some("break") | Some("rect") | Some("end") => {
+                        if !matches!(words[0], "end" | "rect") {
+                            push(&l[words[0].len()..]);
+                        }
+                    }
+                    _ => {
+                        if l.contains("->") {
+                            push(l.split_once(':').map(|x| x.1).unwrap_or(""));
+                        }
+                    }
+                }
+            }
+            "gantt" => {
+                let first = l.split_whitespace().next().unwrap_or("");
+                match first {
+                    "title" | "section" => push(&l[first.len()..]),
+                    "dateFormat" | "axisFormat" | "tickInterval" | "excludes" | "includes" | "todayMarker"
+                    | "weekday" => {}
+                    _ => push(l.split_once(':').map(|x| x.0).unwrap_or("")),
+                }
+            }
+            "stateDiagram" | "stateDiagram-v2" => {
+                // A note: `note right of S: text`, or its text on the lines up to `end note`.
+                if in_note {
+                    if l == "end note" {
+                        in_note = false;
+                    } else {
+                        push(l);
+                    }
+                    continue;
+                }
+                if l.starts_with("note ") {
+                    match l.split_once(':') {
+                        Some((_, text)) => push(text),
+                        None => in_note = true,
+                    }
+                    continue;
+                }
+                let (edge, label) = l.split_once(':').map(|(a, b)| (a, Some(b))).unwrap_or((l, None));
+                if let Some(label) = label {
+                    push(label);
+                }
+                for state in edge.split("-->") {
+                    push(state);
+                }
+            }
+            _ => {}
+        }
+    }
+    labels
+}
+
+#[test]
+fn diagram_labels_are_read_from_the_source() {
+    let src = |s: &str| s.lines().map(String::from).collect::<Vec<_>>();
+    assert_eq!(
+        diagram_labels(&src("flowchart LR\n  A[\"a: b\"] -->|\"x\"| B{Is it?}\n  B -- yes --> C[(Store)]\n  C -.->|go| A")),
+        ["a: b", "x", "Is it?", "Store", "yes", "go"]
+    );
+    assert_eq!(
+        diagram_labels(&src("sequenceDiagram\n  participant E as Executor\n  E->>E: poll\n  Note over E: free\n  par join!\n  end")),
+        ["Executor", "poll", "free", "join!"]
+    );
+    assert_eq!(diagram_labels(&src("gantt\n  title T\n  dateFormat x\n  section S\n  coffee : 0, 300")), ["T", "S", "coffee"]);
+    assert_eq!(
+        diagram_labels(&src("stateDiagram-v2\n  [*] --> Running: spawn\n  note right of Running\n    a<br/>note\n  end note")),
+        ["spawn", "Running", "a note"]
+    );
+}
+
+/// Every diagram is drawn into its page when the book is built: an SVG inside the page, holding
+/// every label of its source; no page keeps a `<pre class="mermaid">` for a script to draw, and no
+/// page loads mermaid.
+#[test]
+fn every_diagram_is_drawn_at_build_time_with_all_its_labels() {
+    let site = support::built_book();
+    let mut problems = Vec::new();
+    let mut drawn = 0;
+    let mut kinds = BTreeMap::new();
+    for (_, chapter) in support::summary_entries() {
+        let md = support::read(&Path::new("src").join(&chapter));
+        let html_rel = chapter.trim_end_matches(".md").to_string() + ".html";
+        let html = std::fs::read_to_string(site.join(&html_rel)).unwrap_or_default();
+        let sources: Vec<Block> = markdown::blocks(&md).into_iter().filter(|b| b.lang() == "mermaid").collect();
+        let svgs = figures(&html);
+        for (b, figure) in sources.iter().zip(&svgs) {
+            let at = format!("src/{chapter}:{}", b.line);
+            if !figure.contains("<svg") {
+                problems.push(format!("{at}: the page holds no SVG for this diagram"));
+                continue;
+            }
+            drawn += 1;
+            let kind = attr_value(figure, "data-diagram-kind").unwrap_or_default();
+            *kinds.entry(kind).or_insert(0) += 1;
+            let text = svg_text(figure);
+            for label in diagram_labels(&b.body) {
+                if !text.contains(&squash(&label)) {
+                    problems.push(format!("{at}: the drawing lacks the label `{label}`"));
+                }
+            }
+        }
+        if html.contains("<pre class=\"mermaid\"") {
+            problems.push(format!("{html_rel}: a diagram was left for a script to draw"));
+        }
+    }
+    let mut pages = Vec::new();
+    collect(site, &mut pages);
+    for page in pages.iter().filter(|p| p.extension().is_some_and(|e| e == "html")) {
+        let html = std::fs::read_to_string(page).unwrap_or_default();
+        for tag in tags(&html, &["script"]) {
+            if attr_value(&tag, "src").is_some_and(|s| s.contains("mermaid")) {
+                problems.push(format!("{}: loads {tag}>", page.strip_prefix(site).unwrap_or(page).display()));
+            }
+        }
+    }
+    if drawn == 0 {
+        problems.push("no diagram drawn at all".into());
+    }
+    for kind in ["flowchart", "sequence", "gantt", "state"] {
+        if !kinds.contains_key(kind) {
+            problems.push(format!("no {kind} diagram was drawn (kinds drawn: {kinds:?})"));
+        }
+    }
+    report("diagrams", problems);
+}
+
+/// The diagram renderer is pinned (`=` in tools/mdbook-async-book/Cargo.toml) and locked at that
+/// version in the tool's own Cargo.lock, which `cargo install --locked` and the tests' build use.
+#[test]
+fn the_diagram_renderer_is_pinned_and_locked() {
+    let manifest = support::read(Path::new("tools/mdbook-async-book/Cargo.toml"));
+    let pinned = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("merman = { version = \"="))
+        .and_then(|rest| rest.split('"').next())
+        .expect("tools/mdbook-async-book/Cargo.toml pins merman with `=`");
+    let lock = support::read(Path::new("tools/mdbook-async-book/Cargo.lock"));
+    assert!(
+        lock.contains(&format!("name = \"merman\"\nversion = \"{pinned}\"")),
+        "tools/mdbook-async-book/Cargo.lock does not lock merman {pinned}"
+    );
 }

@@ -247,9 +247,10 @@ fn mermaid_count(chapter: &str) -> usize {
 
 // ---- the checks ---------------------------------------------------------------------------------
 
-/// Each diagram of two pages that hold all four kinds (flowchart, sequence, gantt, state) renders
-/// to an SVG in all five themes, and every label has a contrast of at least 4.5:1 with what is
-/// painted under it. Picking another theme redraws the diagrams in its colours without a reload.
+/// Each diagram of two pages that hold all four kinds (flowchart, sequence, gantt, state) is an SVG
+/// in all five themes, and every label has a contrast of at least 4.5:1 with what is painted under
+/// it. Picking another theme recolours the diagrams (their colours are CSS custom properties)
+/// without a reload.
 #[test]
 fn diagrams_render_legibly_in_every_theme_and_follow_theme_switches() {
     if driver().is_none() {
@@ -315,11 +316,48 @@ fn diagrams_render_legibly_in_every_theme_and_follow_theme_switches() {
     report("diagrams", problems);
 }
 
-/// mermaid (2.6 MB) is fetched only by pages with a diagram, from any depth; a page without one
-/// (the 404 page, served at any depth) fetches none of it. Then scripts/page-weight.py: a page
-/// without a diagram weighs at most 110% of the same page built by plain mdBook.
+/// With JavaScript disabled, the diagrams are still there: every diagram of two pages that hold
+/// all four kinds is an SVG in the page, at least 100 px wide, with every label at 4.5:1 contrast,
+/// for a reader who prefers light and one who prefers dark (mdBook then shows its coal colours).
 #[test]
-fn mermaid_loads_only_on_pages_with_diagrams_and_pages_stay_light() {
+fn diagrams_are_visible_with_javascript_disabled() {
+    if driver().is_none() {
+        return;
+    }
+    let seen = scenario("nojs", book_url(), &[]);
+    let mut problems = Vec::new();
+    for scheme in ["light", "dark"] {
+        for (page, facts) in seen["schemes"][scheme].as_object().expect("per page") {
+            let chapter = page.trim_end_matches(".html").to_string() + ".md";
+            let want = mermaid_count(&chapter);
+            let diagrams = facts["diagrams"].as_array().unwrap();
+            if facts["scriptsRan"] != false {
+                problems.push(format!("{scheme}: {page}: the page's scripts ran"));
+            }
+            if facts["state"] != "rendered" || diagrams.len() != want {
+                problems.push(format!("{scheme}: {page}: state {}, {} diagram(s), {want} in src/{chapter}", facts["state"], diagrams.len()));
+            }
+            for d in diagrams {
+                let at = format!("{scheme}: {page}: diagram {} ({})", d["index"], d["kind"]);
+                if d["svg"] != true || d["width"].as_f64().unwrap_or(0.0) < 100.0 {
+                    problems.push(format!("{at}: not drawn, or only {}px wide", d["width"]));
+                } else if d["texts"].as_u64().unwrap_or(0) == 0 {
+                    problems.push(format!("{at}: no visible text"));
+                } else if d["worst"].as_f64().unwrap_or(0.0) < 4.5 {
+                    problems.push(format!("{at}: the label `{}` has a contrast of {}:1", d["worstText"].as_str().unwrap_or(""), d["worst"]));
+                }
+            }
+        }
+    }
+    report("diagrams without JavaScript", problems);
+}
+
+/// No page fetches a diagram script: the diagrams are SVGs in the page, drawn when the book was
+/// built, on every page that has one, at any depth. Then scripts/page-weight.py: a page without a
+/// diagram weighs at most 110% of the same page built by plain mdBook, a chapter with diagrams at
+/// most 130%.
+#[test]
+fn no_page_loads_a_diagram_script_and_pages_stay_light() {
     if driver().is_none() {
         return;
     }
@@ -328,7 +366,7 @@ fn mermaid_loads_only_on_pages_with_diagrams_and_pages_stay_light() {
     for (page, facts) in seen["pages"].as_object().unwrap() {
         let responses = facts["responses"].as_array().unwrap();
         let mermaid: Vec<&Value> =
-            responses.iter().filter(|r| r["url"].as_str().unwrap_or("").ends_with("mermaid.min.js")).collect();
+            responses.iter().filter(|r| r["url"].as_str().unwrap_or("").contains("mermaid")).collect();
         let failed: Vec<String> = responses
             .iter()
             .filter(|r| r["type"] != "document" && r["status"].as_u64().unwrap_or(0) >= 400)
@@ -337,15 +375,11 @@ fn mermaid_loads_only_on_pages_with_diagrams_and_pages_stay_light() {
         if !failed.is_empty() {
             problems.push(format!("{page}: failed requests: {failed:?}"));
         }
-        if facts["hasDiagram"] == true {
-            if mermaid.len() != 1 || mermaid[0]["status"] != 200 {
-                problems.push(format!("{page}: has diagrams, fetched mermaid {mermaid:?}"));
-            }
-            if facts["diagrams"] != "rendered" {
-                problems.push(format!("{page}: diagrams {}", facts["diagrams"]));
-            }
-        } else if !mermaid.is_empty() {
-            problems.push(format!("{page}: has no diagram but fetched {mermaid:?}"));
+        if !mermaid.is_empty() {
+            problems.push(format!("{page}: fetched {mermaid:?}"));
+        }
+        if facts["hasDiagram"] == true && facts["diagrams"] != "rendered" {
+            problems.push(format!("{page}: diagrams {}", facts["diagrams"]));
         }
     }
     let missing = &seen["pages"]["no/such/page.html"];
@@ -380,6 +414,11 @@ fn mermaid_loads_only_on_pages_with_diagrams_and_pages_stay_light() {
     let figures: Value = serde_json::from_str(&std::fs::read_to_string(&figures).unwrap()).unwrap();
     let ratio = figures["404.html"]["ratio"].as_f64().expect("a ratio for 404.html");
     assert!(ratio <= 1.10, "404.html weighs {:.0}% of plain mdBook's", ratio * 100.0);
+    for page in ["introduction.html", "part2/06c-running-many-tasks.html"] {
+        let ratio = figures[page]["ratio"].as_f64().unwrap_or_else(|| panic!("a ratio for {page}"));
+        assert!(figures[page]["diagram"] == true, "{page}: no diagram found in the page");
+        assert!(ratio <= 1.30, "{page} (with diagrams) weighs {:.0}% of plain mdBook's", ratio * 100.0);
+    }
 }
 
 /// The same markdown built by mdBook alone, with its default theme and settings.
@@ -566,8 +605,8 @@ fn search_finds_the_chapter_that_teaches_the_term() {
     report("search", problems);
 }
 
-/// print.html holds every chapter, and every diagram of the book rendered; it opens the print
-/// dialog only once the diagrams are drawn.
+/// print.html holds every chapter, and every diagram of the book drawn (they are in the page: the
+/// print dialog it opens on load has them), each within the printed column.
 #[test]
 fn print_page_holds_every_chapter_with_its_diagrams() {
     if driver().is_none() {
@@ -595,6 +634,12 @@ fn print_page_holds_every_chapter_with_its_diagrams() {
             "print.html should open the print dialog once, after its diagrams are drawn; it did when they were: {}",
             seen["printed"]
         ));
+    }
+    for (i, d) in seen["printDiagrams"].as_array().into_iter().flatten().enumerate() {
+        let (w, h, parent) = (d["width"].as_f64().unwrap_or(0.0), d["height"].as_f64().unwrap_or(0.0), d["parent"].as_f64().unwrap_or(0.0));
+        if w < 50.0 || h < 20.0 || w > parent + 1.0 {
+            problems.push(format!("print.html, printed: diagram {i} is {w}x{h}px in a {parent}px column"));
+        }
     }
     if let Some(shown) = seen["printHidden"].as_array().filter(|a| !a.is_empty()) {
         problems.push(format!("when printed, the page still shows {shown:?}"));
@@ -764,8 +809,9 @@ fn offline_copy_works_from_disk() {
     report("offline copy", problems);
 }
 
-/// Screenshots of three representative pages in a light and a dark theme, for review:
-/// target/reader-experience/screenshots/.
+/// Screenshots for review, in target/reader-experience/screenshots/: three representative pages,
+/// and one diagram of each kind (flowchart, sequence, gantt, state), in a light and a dark theme;
+/// and a diagram with JavaScript off.
 #[test]
 fn screenshots_for_review() {
     if driver().is_none() {
@@ -773,11 +819,18 @@ fn screenshots_for_review() {
     }
     let seen = scenario("screenshots", book_url(), &[]);
     let files = seen["files"].as_array().unwrap();
-    assert_eq!(files.len(), 6, "three pages in two themes: {files:?}");
+    assert_eq!(files.len(), 15, "three pages and four diagrams in two themes, and one without JavaScript: {files:?}");
     for f in files {
         let path = PathBuf::from(f.as_str().unwrap());
         let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        assert!(len > 20_000, "{}: {len} bytes, too small to show a page", path.display());
+        let least = if path.file_name().unwrap().to_string_lossy().starts_with("diagram-") { 3_000 } else { 20_000 };
+        assert!(len > least, "{}: {len} bytes, too small to show what it should", path.display());
+    }
+    for kind in ["flowchart", "sequence", "gantt", "state"] {
+        for theme in ["light", "navy"] {
+            let name = format!("diagram-{kind}-{theme}.png");
+            assert!(files.iter().any(|f| f.as_str().unwrap().ends_with(&name)), "no screenshot {name}");
+        }
     }
     eprintln!("screenshots in {}", out_dir().join("screenshots").display());
 }

@@ -47,16 +47,13 @@ try {
         });
         await page.goto(base + rel, { waitUntil: 'load' });
         await page.waitForLoadState('networkidle');
-        // Diagrams load their renderer after the page: wait for it too.
-        await page.waitForFunction(() => {
-            const s = document.documentElement.getAttribute('data-diagrams');
-            return !document.querySelector('pre.mermaid') || s === 'rendered' || s === 'error' || !s;
-        }, null, { timeout: 60000 }).catch(() => {});
-        await page.waitForLoadState('networkidle');
         await Promise.all(pending);
-        const diagram = await page.evaluate(() => !!document.querySelector('pre.mermaid'));
+        // A diagram of ours is an inline SVG (figure.diagram); one left for a script to draw is a
+        // <pre class="mermaid">, in our book (a fallback) or in plain mdBook's (raw source).
+        const diagram = await page.evaluate(() => !!document.querySelector('figure.diagram, pre.mermaid, code.language-mermaid'));
+        const scripted = files.filter(([url]) => /mermaid/.test(url)).map(([url]) => url);
         const total = Object.values(totals).reduce((a, b) => a + b, 0);
-        out[rel] = { total, ...totals, diagram, files: files.sort((a, b) => b[1] - a[1]) };
+        out[rel] = { total, ...totals, diagram, scripted, files: files.sort((a, b) => b[1] - a[1]) };
         await context.close();
     }
 } finally {

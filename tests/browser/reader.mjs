@@ -81,21 +81,34 @@ async function pickTheme(page, id) {
     await page.click('#' + id);
 }
 
+// Diagrams are inline SVGs drawn when the book was built (figure.diagram): nothing to wait for but
+// the page and its fonts. `theme`, when given, is the mdBook theme the page must be in. Resolves to
+// the page's diagram state: "rendered" (every diagram is an SVG), "none" (no diagram) or "error".
 async function waitDiagrams(page, theme, timeout = 60000) {
-    await page.waitForFunction((t) => {
-        const h = document.documentElement;
-        const state = h.getAttribute('data-diagrams');
-        if (state === 'error') return true;
-        return state === 'rendered' && (!t || h.getAttribute('data-diagrams-theme') === t);
-    }, theme, { timeout });
+    await page.waitForFunction((t) => !t || document.documentElement.classList.contains(t), theme, { timeout });
+    await page.evaluate(() => document.fonts && document.fonts.ready);
+    return page.evaluate(diagramState);
+}
+
+function diagramState() {
+    const figures = Array.from(document.querySelectorAll('figure.diagram'));
+    if (!figures.length) return 'none';
+    return figures.every((f) => f.querySelector('svg')) ? 'rendered' : 'error';
+}
+
+function pageTheme() {
+    return ['light', 'rust', 'coal', 'navy', 'ayu'].find((t) => document.documentElement.classList.contains(t)) || null;
 }
 
 // In the page: what the diagrams look like, and how legible their text is.
 function diagramFacts() {
     function parse(c) {
         const m = /rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)/.exec(c || '');
-        if (!m) return null;
-        return [+m[1], +m[2], +m[3], m[4] === undefined ? 1 : +m[4]];
+        if (m) return [+m[1], +m[2], +m[3], m[4] === undefined ? 1 : +m[4]];
+        // What Chromium makes of a color-mix() in srgb (the diagrams' colours in the dark themes).
+        const s = /color\(srgb ([\d.e-]+) ([\d.e-]+) ([\d.e-]+)(?: \/ ([\d.]+))?\)/.exec(c || '');
+        if (s) return [+s[1] * 255, +s[2] * 255, +s[3] * 255, s[4] === undefined ? 1 : +s[4]];
+        return null;
     }
     function lum(c) {
         const l = c.slice(0, 3).map((x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
@@ -122,9 +135,9 @@ function diagramFacts() {
     }
     const SHAPES = new Set(['rect', 'polygon', 'path', 'circle', 'ellipse']);
     const out = [];
-    for (const [index, pre] of Array.from(document.querySelectorAll('pre.mermaid')).entries()) {
+    for (const [index, pre] of Array.from(document.querySelectorAll('figure.diagram')).entries()) {
         const svg = pre.querySelector('svg');
-        const fact = { index, svg: !!svg, width: 0, texts: 0, worst: null, worstText: '', fills: [] };
+        const fact = { index, kind: pre.dataset.diagramKind, svg: !!svg, width: 0, texts: 0, worst: null, worstText: '', fills: [] };
         out.push(fact);
         if (!svg) continue;
         fact.width = svg.getBoundingClientRect().width;
@@ -265,9 +278,8 @@ async function run() {
             result.themes[theme] = {};
             for (const rel of ['part2/06g-production-patterns.html', 'part1/01-before-programming.html']) {
                 await page.goto(base + rel);
-                await waitDiagrams(page, theme);
                 result.themes[theme][rel] = {
-                    state: await page.evaluate(() => document.documentElement.getAttribute('data-diagrams')),
+                    state: await waitDiagrams(page, theme),
                     htmlClass: await page.evaluate(() => document.documentElement.className),
                     diagrams: await page.evaluate(diagramFacts),
                 };
@@ -288,13 +300,13 @@ async function run() {
         result.switch = {
             page: rel,
             sameDocument: await page.evaluate(() => window.__sameDocument === true),
-            theme: await page.evaluate(() => document.documentElement.getAttribute('data-diagrams-theme')),
+            theme: await page.evaluate(pageTheme),
             before, after,
         };
         // And back to a light theme.
         await pickTheme(page, 'rust');
         await waitDiagrams(page, 'rust');
-        result.switch.back = await page.evaluate(() => document.documentElement.getAttribute('data-diagrams-theme'));
+        result.switch.back = await page.evaluate(pageTheme);
         result.switch.backSameDocument = await page.evaluate(() => window.__sameDocument === true);
         await context.close();
         break;
@@ -314,13 +326,13 @@ async function run() {
             });
             const resp = await page.goto(base + rel);
             await page.waitForLoadState('networkidle');
-            const hasDiagram = await page.evaluate(() => !!document.querySelector('pre.mermaid'));
-            if (hasDiagram) await waitDiagrams(page);
+            const hasDiagram = await page.evaluate(() => !!document.querySelector('figure.diagram'));
+            const diagrams = await waitDiagrams(page);
             await page.waitForTimeout(300);
             result.pages[rel] = {
                 status: resp.status(),
                 hasDiagram,
-                diagrams: await page.evaluate(() => document.documentElement.getAttribute('data-diagrams')),
+                diagrams,
                 title: await page.title(),
                 bodyFont: await page.evaluate(() => getComputedStyle(document.body).fontFamily),
                 responses: seen,
@@ -460,16 +472,22 @@ async function run() {
         // print.html opens the print dialog by itself: record when, instead of printing.
         await context.addInitScript(() => {
             window.__printed = [];
-            window.print = () => window.__printed.push(document.documentElement.getAttribute('data-diagrams'));
+            window.print = () => window.__printed.push(Array.from(document.querySelectorAll('figure.diagram')).every((f) => f.querySelector('svg')) ? 'rendered' : 'error');
         });
         const page = await context.newPage();
         await page.goto(base + 'print.html');
-        await waitDiagrams(page, null, 240000);
+        result.state = await waitDiagrams(page, null, 240000);
         await page.waitForTimeout(500);
         result.printed = await page.evaluate(() => window.__printed);
-        result.state = await page.evaluate(() => document.documentElement.getAttribute('data-diagrams'));
-        result.diagrams = await page.evaluate(() => document.querySelectorAll('pre.mermaid').length);
-        result.rendered = await page.evaluate(() => Array.from(document.querySelectorAll('pre.mermaid')).filter((p) => p.querySelector('svg')).length);
+        result.diagrams = await page.evaluate(() => document.querySelectorAll('figure.diagram').length);
+        result.rendered = await page.evaluate(() => Array.from(document.querySelectorAll('figure.diagram')).filter((p) => p.querySelector('svg')).length);
+        // On paper: every diagram is drawn and fits the page's width.
+        await page.emulateMedia({ media: 'print' });
+        result.printDiagrams = await page.$$eval('figure.diagram svg', (svgs) => svgs.map((s) => {
+            const r = s.getBoundingClientRect();
+            return { width: Math.round(r.width), height: Math.round(r.height), parent: Math.round(s.parentElement.getBoundingClientRect().width) };
+        }));
+        await page.emulateMedia({ media: 'screen' });
         result.text = await page.evaluate(() => document.querySelector('main').textContent);
         result.h1 = await page.$$eval('main h1', (hs) => hs.map((h) => h.textContent.trim()));
         await page.emulateMedia({ media: 'print' });
@@ -689,19 +707,17 @@ async function run() {
         const errors = [];
         page.on('pageerror', (e) => errors.push(String(e)));
         await page.goto(base + 'index.html');
-        await waitDiagrams(page, null, 60000);
         result.index = {
             title: await page.title(),
-            diagrams: await page.evaluate(() => document.documentElement.getAttribute('data-diagrams')),
-            svgs: await page.evaluate(() => document.querySelectorAll('pre.mermaid svg').length),
+            diagrams: await waitDiagrams(page, null, 60000),
+            svgs: await page.evaluate(() => document.querySelectorAll('figure.diagram svg').length),
         };
         // A page two levels down, reached through the sidebar's link.
         await page.goto(base + 'part2/06c-running-many-tasks.html');
-        await waitDiagrams(page, null, 60000);
         result.deep = {
-            diagrams: await page.evaluate(() => document.documentElement.getAttribute('data-diagrams')),
-            svgs: await page.evaluate(() => document.querySelectorAll('pre.mermaid svg').length),
-            total: await page.evaluate(() => document.querySelectorAll('pre.mermaid').length),
+            diagrams: await waitDiagrams(page, null, 60000),
+            svgs: await page.evaluate(() => document.querySelectorAll('figure.diagram svg').length),
+            total: await page.evaluate(() => document.querySelectorAll('figure.diagram').length),
             fontLoaded: await page.evaluate(async () => { await document.fonts.ready; return document.fonts.check('16px "Open Sans"'); }),
         };
         await page.keyboard.press('s');
@@ -724,7 +740,7 @@ async function run() {
         const pages = [
             ['introduction', 'introduction.html', '.admonition'],
             ['chapter-06c', 'part2/06c-running-many-tasks.html', 'pre.playground'],
-            ['chapter-05', 'part1/05-the-event-loop.html', 'pre.mermaid'],
+            ['chapter-05', 'part1/05-the-event-loop.html', 'figure.diagram'],
         ];
         for (const theme of ['light', 'navy']) {
             const context = await newContext({ theme });
@@ -745,6 +761,49 @@ async function run() {
                 const file = path.join(shots, `${name}-${theme}.png`);
                 await page.screenshot({ path: file });
                 result.files.push(file);
+            }
+            // One diagram of each kind, as drawn: 06g holds a flowchart, a sequence diagram, a
+            // gantt chart and a state diagram.
+            await page.goto(base + 'part2/06g-production-patterns.html');
+            await waitDiagrams(page, theme);
+            for (const kind of ['flowchart', 'sequence', 'gantt', 'state']) {
+                const figure = page.locator(`figure.diagram[data-diagram-kind="${kind}"]`).first();
+                if (!(await figure.count())) continue;
+                const file = path.join(shots, `diagram-${kind}-${theme}.png`);
+                await figure.scrollIntoViewIfNeeded();
+                await figure.screenshot({ path: file });
+                result.files.push(file);
+            }
+            await context.close();
+        }
+        // And with JavaScript off: the diagrams are in the page.
+        const context = await newContext({ javaScriptEnabled: false });
+        const page = await context.newPage();
+        await page.goto(base + 'part2/06g-production-patterns.html');
+        const figure = page.locator('figure.diagram[data-diagram-kind="sequence"]').first();
+        await figure.scrollIntoViewIfNeeded();
+        const file = path.join(shots, 'diagram-sequence-no-javascript.png');
+        await figure.screenshot({ path: file });
+        result.files.push(file);
+        await context.close();
+        break;
+    }
+    case 'nojs': {
+        // JavaScript disabled: every diagram of two pages that hold all four kinds is still an SVG
+        // in the page, drawn at its size, with legible labels (the no-JS theme is light, or coal
+        // for a reader who prefers dark).
+        result.schemes = {};
+        for (const colorScheme of ['light', 'dark']) {
+            const context = await newContext({ javaScriptEnabled: false, colorScheme });
+            const page = await context.newPage();
+            result.schemes[colorScheme] = {};
+            for (const rel of ['part2/06g-production-patterns.html', 'part1/01-before-programming.html']) {
+                await page.goto(base + rel);
+                result.schemes[colorScheme][rel] = {
+                    scriptsRan: await page.evaluate(() => document.documentElement.classList.contains('js')),
+                    state: await page.evaluate(diagramState),
+                    diagrams: await page.evaluate(diagramFacts),
+                };
             }
             await context.close();
         }

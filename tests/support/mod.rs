@@ -59,22 +59,38 @@ impl<P: Preprocessor> Preprocessor for Configured<P> {
     }
 }
 
-/// The book's own preprocessor (`tools/mdbook-async-book`), with the same code as its binary.
-struct AsyncBook;
+/// The book's own preprocessor (`tools/mdbook-async-book`: diagrams drawn as SVG, the provenance
+/// footer), run as the same binary `scripts/install-tools.sh` installs, built from its sources by
+/// `cargo build --release` in its own folder. It is a program, not a module compiled into the tests,
+/// because its renderer (merman) would join the book's dependency graph: cargo would then build
+/// serde_json with `preserve_order` for every example and test, and every cached snippet binary
+/// would be rebuilt.
+struct AsyncBook {
+    exe: PathBuf,
+}
 
 impl Preprocessor for AsyncBook {
     fn name(&self) -> &str {
         "async-book"
     }
 
-    fn run(&self, ctx: &PreprocessorContext, mut book: Book) -> MdResult<Book> {
-        let footer = provenance::footer(&provenance::read(&ctx.root).map_err(mdbook::errors::Error::msg)?);
-        book.for_each_mut(|item| {
-            if let mdbook::BookItem::Chapter(chapter) = item {
-                chapter.content = provenance::with_footer(&chapter.content, &footer);
-            }
-        });
-        Ok(book)
+    fn run(&self, ctx: &PreprocessorContext, book: Book) -> MdResult<Book> {
+        use std::io::Write;
+        let mut child = std::process::Command::new(&self.exe)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| mdbook::errors::Error::msg(format!("{}: {e}", self.exe.display())))?;
+        let input = serde_json::to_vec(&(ctx, &book))?;
+        let mut stdin = child.stdin.take().expect("piped");
+        let writer = std::thread::spawn(move || stdin.write_all(&input));
+        let out = child.wait_with_output()?;
+        let _ = writer.join();
+        if !out.status.success() {
+            return Err(mdbook::errors::Error::msg(String::from_utf8_lossy(&out.stderr).trim().to_string()));
+        }
+        Ok(serde_json::from_slice(&out.stdout)?)
     }
 
     fn supports_renderer(&self, renderer: &str) -> bool {
@@ -82,9 +98,36 @@ impl Preprocessor for AsyncBook {
     }
 }
 
+/// The book's preprocessor, built (once per test binary; cargo rebuilds it only when its sources
+/// changed) into `tools/mdbook-async-book/target/release/`.
+pub fn async_book_preprocessor() -> Result<PathBuf, String> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let dir = root().join("tools/mdbook-async-book");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut cmd = std::process::Command::new(cargo);
+            cmd.args(["build", "--release", "--locked", "--quiet"]).current_dir(&dir);
+            // The test run's own cargo settings are not the tool's.
+            for var in ["CARGO_TARGET_DIR", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET"] {
+                cmd.env_remove(var);
+            }
+            let out = run_with_timeout(cmd, std::time::Duration::from_secs(1800))
+                .map_err(|e| format!("building tools/mdbook-async-book: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "tools/mdbook-async-book does not build:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            Ok(dir.join("target/release/mdbook-async-book"))
+        })
+        .clone()
+}
+
 /// Build the book into `dest` with mdBook 0.4.52, mdbook-admonish and mdbook-mermaid (the versions
-/// pinned in Cargo.toml, the same as `scripts/install-tools.sh` installs), with the configuration
-/// of book.toml. Returns the error chain as text on failure.
+/// pinned in Cargo.toml, the same as `scripts/install-tools.sh` installs) and the book's own
+/// preprocessor, with the configuration of book.toml. Returns the error chain as text on failure.
 pub fn build_book(dest: &Path) -> Result<(), String> {
     let root = root();
     let text = std::fs::read_to_string(root.join("book.toml")).map_err(|e| format!("book.toml: {e}"))?;
@@ -110,7 +153,7 @@ pub fn build_book(dest: &Path) -> Result<(), String> {
         book.with_preprocessor(Configured { inner: mdbook_mermaid::Mermaid, table });
     }
     if let Some(table) = tables.remove("async-book") {
-        book.with_preprocessor(Configured { inner: AsyncBook, table });
+        book.with_preprocessor(Configured { inner: AsyncBook { exe: async_book_preprocessor()? }, table });
     }
     book.build().map_err(chain)
 }
