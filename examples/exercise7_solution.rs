@@ -179,8 +179,9 @@ async fn main() {
     let took = start.elapsed();
     assert_eq!(answer, Ok("answer from call 3".to_string()));
     assert_eq!(service.calls(), 3, "hang, fail, succeed");
-    // 100 ms timeout + a wait under 50 ms + a wait under 100 ms.
-    assert!(took >= Duration::from_millis(100), "took {took:?}");
+    // 100 ms timeout + a wait under 50 ms + a wait under 100 ms: more than the timeout alone (a
+    // solution without backoff takes exactly 100 ms), less than both bounds in full.
+    assert!(took > Duration::from_millis(100), "no backoff: took {took:?}");
     assert!(took < Duration::from_millis(250), "took {took:?}");
     println!(
         "retry: {:?} after {} calls in {took:?}",
