@@ -233,8 +233,8 @@ fn code_blocks_are_well_formed() {
         // A backtick fence's info string may not hold a backtick (CommonMark): such a line is no
         // fence at all, so the callout would show as a paragraph of raw text. (Lines shown inside
         // another code block, such as a markdown example, are text.)
-        let all = markdown::blocks(&text);
-        let quoted = |n: usize| all.iter().any(|b| b.lang() != "admonish" && b.line <= n && n <= b.end_line());
+        let blocks = markdown::blocks(&text);
+        let quoted = |n: usize| blocks.iter().any(|b| b.lang() != "admonish" && b.line <= n && n <= b.end_line());
         for (n, line) in lines.iter().enumerate() {
             if quoted(n + 1) {
                 continue;
@@ -251,7 +251,6 @@ fn code_blocks_are_well_formed() {
                 }
             }
         }
-        let blocks = markdown::blocks(&text);
         for (i, b) in blocks.iter().enumerate() {
             let b = b.clone();
             let at = format!("{file}:{}", b.line);
