@@ -100,8 +100,9 @@ function pageTheme() {
     return ['light', 'rust', 'coal', 'navy', 'ayu'].find((t) => document.documentElement.classList.contains(t)) || null;
 }
 
-// In the page: what the diagrams look like, and how legible their text is.
-function diagramFacts() {
+// Colour arithmetic for the legibility checks, shared by the evaluations below: run in the page
+// by inPage(), which hands each evaluation a fresh kit (so it works with JavaScript disabled too).
+function colourKit() {
     function parse(c) {
         const m = /rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)/.exec(c || '');
         if (m) return [+m[1], +m[2], +m[3], m[4] === undefined ? 1 : +m[4]];
@@ -114,6 +115,7 @@ function diagramFacts() {
         const l = c.slice(0, 3).map((x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
         return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2];
     }
+    // A colour with alpha painted over an opaque one.
     function over(top, bottom) {
         const a = top[3];
         return [0, 1, 2].map((i) => top[i] * a + bottom[i] * (1 - a)).concat([1]);
@@ -122,7 +124,8 @@ function diagramFacts() {
         const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
         return (x + 0.05) / (y + 0.05);
     }
-    function pageBg(el) {
+    // The opaque colour behind an element: its own and its ancestors' backgrounds, over white.
+    function bgOf(el) {
         const stack = [];
         for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
             const c = parse(getComputedStyle(e).backgroundColor);
@@ -133,6 +136,24 @@ function diagramFacts() {
         for (let i = stack.length - 1; i >= 0; i--) bg = over(stack[i], bg);
         return bg;
     }
+    // The contrast of an element's text (or of a pseudo-element's) against what is behind it,
+    // rounded to two decimals.
+    function ratio(el, pseudo) {
+        const bg = bgOf(el);
+        const fg = over(parse(getComputedStyle(el, pseudo).color), bg);
+        return Math.round(contrast(fg, bg) * 100) / 100;
+    }
+    return { parse, lum, over, contrast, bgOf, ratio };
+}
+
+// Runs fn(kit) in the page, with kit = colourKit().
+function inPage(page, fn) {
+    return page.evaluate(`(${fn})((${colourKit})())`);
+}
+
+// In the page: what the diagrams look like, and how legible their text is.
+function diagramFacts(kit) {
+    const { parse, over, contrast, bgOf: pageBg } = kit;
     const SHAPES = new Set(['rect', 'polygon', 'path', 'circle', 'ellipse']);
     const out = [];
     for (const [index, pre] of Array.from(document.querySelectorAll('figure.diagram')).entries()) {
@@ -195,33 +216,8 @@ function diagramFacts() {
 // What a reader sees of each pair (an asyncio program beside its tokio counterpart, theme/pairs.js):
 // its tabs (label, selected, contrast against what is under them), which programs and outputs are
 // visible, and the labels shown above each program when there are no tabs.
-function pairFacts() {
-    function parse(c) {
-        const m = /rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)/.exec(c || '');
-        return m ? [+m[1], +m[2], +m[3], m[4] === undefined ? 1 : +m[4]] : null;
-    }
-    function lum(c) {
-        const l = c.slice(0, 3).map((x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
-        return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2];
-    }
-    function over(t, b) { return [0, 1, 2].map((i) => t[i] * t[3] + b[i] * (1 - t[3])).concat([1]); }
-    function bgOf(el) {
-        const stack = [];
-        for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
-            const c = parse(getComputedStyle(e).backgroundColor);
-            if (c && c[3] > 0) stack.push(c);
-            if (c && c[3] === 1) break;
-        }
-        let bg = [255, 255, 255, 1];
-        for (let i = stack.length - 1; i >= 0; i--) bg = over(stack[i], bg);
-        return bg;
-    }
-    function ratio(el, pseudo) {
-        const bg = bgOf(el);
-        const fg = over(parse(getComputedStyle(el, pseudo).color), bg);
-        const [x, y] = [lum(fg), lum(bg)].sort((a, b) => b - a);
-        return Math.round(((x + 0.05) / (y + 0.05)) * 100) / 100;
-    }
+function pairFacts(kit) {
+    const { ratio } = kit;
     const visible = (el) => !!el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
     return Array.from(document.querySelectorAll('div.pair')).map((pair) => {
         const py = pair.querySelector('code.language-python');
@@ -281,7 +277,7 @@ async function run() {
                 result.themes[theme][rel] = {
                     state: await waitDiagrams(page, theme),
                     htmlClass: await page.evaluate(() => document.documentElement.className),
-                    diagrams: await page.evaluate(diagramFacts),
+                    diagrams: await inPage(page, diagramFacts),
                 };
             }
             await context.close();
@@ -293,10 +289,10 @@ async function run() {
         await page.goto(base + rel);
         await waitDiagrams(page, 'light');
         await page.evaluate(() => { window.__sameDocument = true; });
-        const before = await page.evaluate(diagramFacts);
+        const before = await inPage(page, diagramFacts);
         await pickTheme(page, 'navy');
         await waitDiagrams(page, 'navy');
-        const after = await page.evaluate(diagramFacts);
+        const after = await inPage(page, diagramFacts);
         result.switch = {
             page: rel,
             sameDocument: await page.evaluate(() => window.__sameDocument === true),
@@ -573,33 +569,8 @@ async function run() {
             for (const rel of rels) {
                 await p.goto(base + rel);
                 await p.waitForLoadState('load');
-                const facts = await p.evaluate(() => {
-                    function parse(c) {
-                        const m = /rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)/.exec(c || '');
-                        return m ? [+m[1], +m[2], +m[3], m[4] === undefined ? 1 : +m[4]] : null;
-                    }
-                    function lum(c) {
-                        const l = c.slice(0, 3).map((x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
-                        return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2];
-                    }
-                    function over(t, b) { return [0, 1, 2].map((i) => t[i] * t[3] + b[i] * (1 - t[3])).concat([1]); }
-                    function bgOf(el) {
-                        const stack = [];
-                        for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
-                            const c = parse(getComputedStyle(e).backgroundColor);
-                            if (c && c[3] > 0) stack.push(c);
-                            if (c && c[3] === 1) break;
-                        }
-                        let bg = [255, 255, 255, 1];
-                        for (let i = stack.length - 1; i >= 0; i--) bg = over(stack[i], bg);
-                        return bg;
-                    }
-                    function ratio(el) {
-                        const bg = bgOf(el);
-                        const fg = over(parse(getComputedStyle(el).color), bg);
-                        const [x, y] = [lum(fg), lum(bg)].sort((a, b) => b - a);
-                        return Math.round(((x + 0.05) / (y + 0.05)) * 100) / 100;
-                    }
+                const facts = await inPage(p, (kit) => {
+                    const { parse, over, contrast, bgOf, ratio } = kit;
                     const callouts = Array.from(document.querySelectorAll('.admonition')).map((a) => {
                         const title = a.querySelector('.admonition-title, summary');
                         const body = Array.from(a.querySelectorAll('p, li')).find((p) => !title || !title.contains(p));
@@ -614,10 +585,9 @@ async function run() {
                         const label = getComputedStyle(pre, '::before');
                         const bg = bgOf(pre);
                         const fg = over(parse(label.color), bg);
-                        const [x, y] = [lum(fg), lum(bg)].sort((a, b) => b - a);
                         return {
                             label: label.content,
-                            labelRatio: Math.round(((x + 0.05) / (y + 0.05)) * 100) / 100,
+                            labelRatio: Math.round(contrast(fg, bg) * 100) / 100,
                             text: ratio(code),
                             varies: code.querySelectorAll('.varies').length,
                             wildcardsLeft: code.textContent.split('[..]').length - 1,
@@ -646,7 +616,7 @@ async function run() {
             await p.waitForLoadState('load');
             result.themes[theme] = {
                 htmlClass: await p.evaluate(() => document.documentElement.className),
-                pairs: await p.evaluate(pairFacts),
+                pairs: await inPage(p, pairFacts),
             };
             if (shots && theme === 'navy') {
                 fs.mkdirSync(shots, { recursive: true });
@@ -662,13 +632,13 @@ async function run() {
         page.on('pageerror', (e) => errors.push(String(e)));
         await page.goto(base + first);
         await page.waitForLoadState('load');
-        result.initial = await page.evaluate(pairFacts);
+        result.initial = await inPage(page, pairFacts);
         await page.click('div.pair [role="tab"][data-lang="rust"]');
-        result.afterClick = await page.evaluate(pairFacts);
+        result.afterClick = await inPage(page, pairFacts);
         result.stored = await page.evaluate(() => { try { return localStorage.getItem('async-book-pair-language'); } catch (e) { return 'storage refused: ' + e; } });
         await page.goto(base + last);
         await page.waitForLoadState('load');
-        result.otherPage = { page: last, pairs: await page.evaluate(pairFacts) };
+        result.otherPage = { page: last, pairs: await inPage(page, pairFacts) };
         // The arrow keys move between the tabs and do not turn the page.
         await page.focus('div.pair [role="tab"][aria-selected="true"]');
         await page.keyboard.press('ArrowLeft');
@@ -676,11 +646,11 @@ async function run() {
         result.afterKey = {
             url: page.url().replace(base, ''),
             focused: await page.evaluate(() => document.activeElement && document.activeElement.getAttribute('data-lang')),
-            pairs: await page.evaluate(pairFacts),
+            pairs: await inPage(page, pairFacts),
         };
         // Printed: both programs, whatever the tab.
         await page.emulateMedia({ media: 'print' });
-        result.printMedia = await page.evaluate(pairFacts);
+        result.printMedia = await inPage(page, pairFacts);
         await page.emulateMedia({ media: 'screen' });
         result.errors = errors;
         await context.close();
@@ -688,7 +658,7 @@ async function run() {
         const noJs = await newContext({ javaScriptEnabled: false });
         const np = await noJs.newPage();
         await np.goto(base + first);
-        result.noScript = await np.evaluate(pairFacts);
+        result.noScript = await inPage(np, pairFacts);
         await noJs.close();
         // print.html (which opens the print dialog by itself: recorded, not printed).
         const pc = await newContext();
@@ -696,7 +666,7 @@ async function run() {
         const pp = await pc.newPage();
         await pp.goto(base + 'print.html');
         await pp.waitForLoadState('load');
-        result.printPage = await pp.evaluate(pairFacts);
+        result.printPage = await inPage(pp, pairFacts);
         await pc.close();
         break;
     }
@@ -802,7 +772,7 @@ async function run() {
                 result.schemes[colorScheme][rel] = {
                     scriptsRan: await page.evaluate(() => document.documentElement.classList.contains('js')),
                     state: await page.evaluate(diagramState),
-                    diagrams: await page.evaluate(diagramFacts),
+                    diagrams: await inPage(page, diagramFacts),
                 };
             }
             await context.close();
