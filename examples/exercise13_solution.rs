@@ -31,7 +31,11 @@ struct Report {
 /// Imports every record from `records`, and measures how long the heartbeat waited: after each
 /// record it looks at the heartbeat's turn counter.
 async fn import(mut records: mpsc::UnboundedReceiver<String>, turns: &AtomicUsize) -> Report {
-    let mut report = Report { imported: 0, checksum: 0, longest_gap: 0 };
+    let mut report = Report {
+        imported: 0,
+        checksum: 0,
+        longest_gap: 0,
+    };
     let (mut gap, mut seen) = (0, turns.load(Ordering::SeqCst));
     while let Some(line) = records.next().await {
         report.checksum += parse(&line);
