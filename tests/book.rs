@@ -1373,3 +1373,88 @@ fn the_diagram_renderer_is_pinned_and_locked() {
         "tools/mdbook-async-book/Cargo.lock does not lock merman {pinned}"
     );
 }
+
+/// The glossary's sort key of a term: its bold text without backticks and leading punctuation
+/// (`.await` files under A, `'static` under S), lower-cased.
+fn glossary_key(term: &str) -> String {
+    term.replace('`', "")
+        .trim_start_matches(['.', '\'', '#'])
+        .to_lowercase()
+}
+
+/// Problems with glossary entries (`**term**: ...` paragraphs under `## X to Y` headings): out of
+/// alphabetical order, under a heading whose letters do not cover them, or defined twice.
+fn glossary_problems(file: &str, text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut range: Option<(char, char)> = None;
+    let mut previous: Option<(String, usize)> = None;
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut in_fence = false;
+    let mut blank_before = true;
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        if line.starts_with("```") {
+            in_fence = !in_fence;
+        }
+        if in_fence {
+            blank_before = false;
+            continue;
+        }
+        if let Some(h) = line.strip_prefix("## ") {
+            let letters: Vec<char> = h.split(" to ").filter_map(|p| p.trim().chars().next()).collect();
+            range = match letters[..] {
+                [a, b] if h.contains(" to ") => Some((a.to_ascii_lowercase(), b.to_ascii_lowercase())),
+                _ => None,
+            };
+            previous = None;
+        } else if blank_before && line.starts_with("**") {
+            let Some(term) = line[2..].split("**").next().filter(|t| !t.is_empty()) else {
+                blank_before = line.trim().is_empty();
+                continue;
+            };
+            let key = glossary_key(term);
+            match range {
+                None => problems.push(format!("{file}:{n}: **{term}** is not under a `## X to Y` heading")),
+                Some((a, b)) => {
+                    let first = key.chars().next().unwrap_or(' ');
+                    if first < a || first > b {
+                        problems.push(format!(
+                            "{file}:{n}: **{term}** belongs under another heading (this one covers {} to {})",
+                            a.to_ascii_uppercase(),
+                            b.to_ascii_uppercase()
+                        ));
+                    }
+                }
+            }
+            if let Some((before, at)) = &previous {
+                if *before > key {
+                    problems.push(format!("{file}:{n}: **{term}** is out of alphabetical order (after line {at})"));
+                }
+            }
+            if let Some(at) = seen.insert(key.clone(), n) {
+                problems.push(format!("{file}:{n}: **{term}** is defined twice (also at line {at})"));
+            }
+            previous = Some((key, n));
+        }
+        blank_before = line.trim().is_empty();
+    }
+    problems
+}
+
+#[test]
+fn glossary_terms_are_sorted_and_defined_once() {
+    let file = "src/reference/glossary.md";
+    report("glossary", glossary_problems(file, &support::read(Path::new(file))));
+}
+
+#[test]
+fn glossary_check_catches_disorder_and_duplicates() {
+    let good = "## A to C\n\n**`abort`**: x.\n\n**`.await`**: y.\n\n**Channel**: z.\n\n## D to Z\n\n**`'static`**: w.\n";
+    assert_eq!(glossary_problems("g.md", good), Vec::<String>::new());
+    let swapped = good.replace("**`abort`**: x.\n\n**`.await`**: y.", "**`.await`**: y.\n\n**`abort`**: x.");
+    assert!(glossary_problems("g.md", &swapped)[0].contains("g.md:5: **`abort`** is out of alphabetical order"));
+    let twice = format!("{good}\n**Static**: again.\n");
+    assert!(glossary_problems("g.md", &twice).iter().any(|p| p.contains("defined twice (also at line 11)")));
+    let misplaced = good.replace("**Channel**", "**Deadlock**");
+    assert!(glossary_problems("g.md", &misplaced)[0].contains("**Deadlock** belongs under another heading"));
+}
