@@ -1,9 +1,9 @@
-//! Tests of the key-value server of chapter 10 (`examples/kv_protocol/`): the protocol itself, and
+//! Tests of the key-value server of chapter 10 (`examples/kv_protocol.rs`): the protocol itself, and
 //! each limit the chapter claims, each by a test that would fail if the limit were missing.
 
 mod common;
 
-#[path = "../examples/kv_protocol/server.rs"]
+#[path = "../examples/kv_protocol.rs"]
 mod server;
 
 use std::net::SocketAddr;

@@ -1,5 +1,9 @@
 //! A small line-based key-value server and its client (chapter 10, "Async I/O and protocols").
 //!
+//! `cargo run --example kv_protocol` starts the server on a free port, runs one client session,
+//! shows what a client over the connection cap is told, shuts the server down and prints its
+//! report. `tests/kv_protocol.rs` includes this file and tests each limit.
+//!
 //! The protocol, one command per line, one reply per line:
 //!
 //! | request           | reply                           |
@@ -13,7 +17,7 @@
 //! values and the number of keys (the store), the time a client may stay silent (a read timeout)
 //! and the time a shutdown may take (a grace period). Error replies are short fixed strings: what
 //! went wrong inside the server is never sent to the client.
-#![allow(dead_code)] // the example and its tests use different parts
+#![allow(dead_code)] // the example and its tests (which include this file) use different parts
 
 use std::collections::HashMap;
 use std::io;
@@ -264,3 +268,48 @@ impl Client {
     }
 }
 // ANCHOR_END: client
+
+// ANCHOR: main
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let limits = Limits {
+        max_connections: 1,
+        idle_timeout: Duration::from_secs(2),
+        grace: Duration::from_millis(500),
+        ..Limits::default()
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(run(listener, limits, shutdown.clone()));
+
+    let mut client = Client::connect(addr).await?;
+    for request in [
+        "SET city Lisbon",
+        "GET city",
+        "DEL city",
+        "GET city",
+        "FLY away",
+    ] {
+        let reply = client.request(request).await?.unwrap_or_default();
+        println!("> {request:<16} < {reply}");
+    }
+
+    // The cap is one connection, and `client` holds it.
+    let mut second = Client::connect(addr).await?;
+    println!(
+        "second client   < {}",
+        second.reply().await?.unwrap_or_default()
+    );
+
+    println!(
+        "> {:<16} < {}",
+        "QUIT",
+        client.request("QUIT").await?.unwrap_or_default()
+    );
+    shutdown.cancel();
+    let report = server.await.expect("the server task panicked");
+    println!("{report:?}");
+    Ok(())
+}
+// ANCHOR_END: main
