@@ -144,7 +144,11 @@ pub async fn run(listener: TcpListener, limits: Limits, shutdown: CancellationTo
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
-                Err(_) => continue, // e.g. too many open files: keep serving the others
+                Err(_) => {
+                    // E.g. too many open files: back off instead of spinning, then go on.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
             },
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
