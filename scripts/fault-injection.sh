@@ -11,8 +11,10 @@ cd "$(dirname "$0")/.."
 
 SCRATCH=src/zz-fault-injection.md
 cp src/SUMMARY.md /tmp/SUMMARY.md.fault-backup
+cp src/reference/glossary.md /tmp/glossary.md.fault-backup
 cleanup() {
     cp /tmp/SUMMARY.md.fault-backup src/SUMMARY.md
+    cp /tmp/glossary.md.fault-backup src/reference/glossary.md
     rm -f "$SCRATCH"
 }
 trap cleanup EXIT
@@ -109,6 +111,18 @@ expect "a snippet whose Playground link is over the ceiling" "--test book playgr
 unlisted
 chapter 'A page nobody listed.'
 expect "a chapter missing from SUMMARY.md" "--test book every_chapter" "src/zz-fault-injection.md:1: not listed in src/SUMMARY.md"
+
+printf '\n**Backoff**: defined a second time.\n' >> src/reference/glossary.md
+line=$(wc -l < src/reference/glossary.md)
+expect "a glossary term defined twice" "--test book glossary_terms" "src/reference/glossary.md:$line: **Backoff** is defined twice"
+cp /tmp/glossary.md.fault-backup src/reference/glossary.md
+
+# An example edited after its binary was built (`cargo test --test NAME` builds no example).
+cargo build --quiet --example exercise1_solution
+sleep 1
+touch examples/exercise1_solution.rs
+expect "an exercise test run against a stale example" "--test exercises_06abc" "examples/exercise1_solution.rs changed"
+cargo build --quiet --example exercise1_solution
 
 if [ "$failures" -gt 0 ]; then
     echo "$failures fault(s) were not caught as they should be"

@@ -5,9 +5,9 @@
 #![allow(dead_code)]
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// How long an example may run before the test gives up on it.
 pub const EXAMPLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -29,7 +29,41 @@ pub fn example_bin(name: &str) -> PathBuf {
          which builds every example first",
         bin.display()
     );
+    // `cargo test --test NAME` alone builds no example: a binary older than its source would run
+    // the old program and pass or fail for the wrong reason.
+    let built = modified(&bin);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let file = root.join(format!("{name}.rs"));
+    let source = if file.exists() { file } else { root.join(name) };
+    if let Some(changed) = newest_change(&source).filter(|&t| Some(t) > built) {
+        let age = changed.duration_since(built.unwrap()).unwrap_or_default();
+        panic!(
+            "{} changed {age:.0?} after its binary was built: run `cargo build --examples` first \
+             (a plain `cargo test` builds every example)",
+            source.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(&source).display()
+        );
+    }
     bin
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// The latest modification time of a Rust file, or of any Rust file under a directory (only those:
+/// cargo rebuilds for them, not for a changed data file the program reads at run time).
+fn newest_change(path: &Path) -> Option<SystemTime> {
+    if path.is_dir() {
+        std::fs::read_dir(path)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| newest_change(&e.path()))
+            .max()
+    } else if path.extension().is_some_and(|e| e == "rs") {
+        modified(path)
+    } else {
+        None
+    }
 }
 
 /// A command for the built example `name`, ready for more arguments or environment variables.
