@@ -42,10 +42,16 @@ async fn with_retries(attempts: u32, start: Instant) -> Option<(&'static str, u3
         let at = start.elapsed().as_millis();
         match timeout(TIMEOUT, request(n - 1)).await {
             Ok(Ok(reply)) => {
-                println!("attempt {n} at {at}ms: {reply} at {}ms", start.elapsed().as_millis());
+                println!(
+                    "attempt {n} at {at}ms: {reply} at {}ms",
+                    start.elapsed().as_millis()
+                );
                 return Some((reply, n));
             }
-            _ => println!("attempt {n} at {at}ms: timed out at {}ms", start.elapsed().as_millis()),
+            _ => println!(
+                "attempt {n} at {at}ms: timed out at {}ms",
+                start.elapsed().as_millis()
+            ),
         }
         sleep(backoff).await;
         backoff *= 2;
@@ -57,7 +63,13 @@ async fn with_retries(attempts: u32, start: Instant) -> Option<(&'static str, u3
 async fn main() {
     let start = Instant::now();
     match with_retries(5, start).await {
-        Some((reply, n)) => println!("{reply} after {n} attempts in {}ms", start.elapsed().as_millis()),
-        None => println!("failed after 5 attempts in {}ms", start.elapsed().as_millis()),
+        Some((reply, n)) => println!(
+            "{reply} after {n} attempts in {}ms",
+            start.elapsed().as_millis()
+        ),
+        None => println!(
+            "failed after 5 attempts in {}ms",
+            start.elapsed().as_millis()
+        ),
     }
 }

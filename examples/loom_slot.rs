@@ -13,8 +13,8 @@
 //! status 101).
 
 use loom::cell::UnsafeCell;
-use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, Ordering};
+use loom::sync::Arc;
 use loom::thread;
 use std::sync::atomic::AtomicUsize; // std's own: counts executions, outside loom's model
 

@@ -35,7 +35,10 @@ async fn main() {
     let (read, mut write) = tokio::io::split(client);
     let mut replies = BufReader::new(read).lines();
     for line in ["HELLO ada", "HELLO alan", "PING"] {
-        write.write_all(format!("{line}\n").as_bytes()).await.unwrap();
+        write
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .unwrap();
         let reply = replies.next_line().await.unwrap().unwrap();
         println!("> {line}\n< {reply}");
     }
@@ -54,7 +57,10 @@ mod tests {
     // Each #[tokio::test] builds its own runtime: a current_thread one by default.
     #[tokio::test]
     async fn default_flavor_is_current_thread() {
-        assert_eq!(Handle::current().runtime_flavor(), RuntimeFlavor::CurrentThread);
+        assert_eq!(
+            Handle::current().runtime_flavor(),
+            RuntimeFlavor::CurrentThread
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,7 +76,11 @@ mod tests {
         let virtual_start = tokio::time::Instant::now();
         tokio::time::sleep(Duration::from_secs(3600)).await;
         assert_eq!(virtual_start.elapsed(), Duration::from_secs(3600));
-        assert!(real.elapsed() < Duration::from_secs(1), "{:?}", real.elapsed());
+        assert!(
+            real.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            real.elapsed()
+        );
     }
     // ANCHOR_END: flavors
 
@@ -127,4 +137,69 @@ mod tests {
         assert_ready_eq!(sum.poll(), 42);
     }
     // ANCHOR_END: hand_polled
+
+    // ANCHOR: cut_by_polls
+    use tokio::sync::mpsc;
+
+    /// Moves one item from `input` to `output`. Not cancellation-safe: cut while `output` is full,
+    /// it has taken the item and loses it.
+    async fn forward(input: &mut mpsc::Receiver<u32>, output: &mpsc::Sender<u32>) {
+        if let Some(item) = input.recv().await {
+            output.send(item).await.unwrap();
+        }
+    }
+
+    /// The same move, made cancellation-safe: reserve room first, take the item last.
+    async fn forward_reserved(input: &mut mpsc::Receiver<u32>, output: &mpsc::Sender<u32>) {
+        let permit = output.reserve().await.unwrap();
+        if let Some(item) = input.recv().await {
+            permit.send(item); // no await between taking and putting
+        }
+    }
+
+    /// Poll a fresh `forward` `polls` times, drop it, and say whether item 7 still exists.
+    fn item_survives(polls: usize, reserved: bool) -> bool {
+        use tokio_test::task;
+        let (in_tx, mut input) = mpsc::channel(4);
+        let (output, mut out_rx) = mpsc::channel(1);
+        in_tx.try_send(7).unwrap();
+        output.try_send(0).unwrap(); // `output` is full: forwarding has to wait
+                                     // Poll `polls` times, then drop the future: the cut.
+        if reserved {
+            let mut fut = task::spawn(forward_reserved(&mut input, &output));
+            for _ in 0..polls {
+                let _ = fut.poll();
+            }
+        } else {
+            let mut fut = task::spawn(forward(&mut input, &output));
+            for _ in 0..polls {
+                let _ = fut.poll();
+            }
+        }
+        let mut left = Vec::new();
+        while let Ok(v) = input.try_recv() {
+            left.push(v);
+        }
+        while let Ok(v) = out_rx.try_recv() {
+            left.push(v);
+        }
+        left.contains(&7)
+    }
+
+    #[test]
+    fn forward_loses_the_item_when_cut_after_its_first_poll() {
+        let survives: Vec<bool> = (0..4).map(|polls| item_survives(polls, false)).collect();
+        assert_eq!(survives, [true, false, false, false]);
+    }
+
+    #[test]
+    fn forward_reserved_keeps_the_item_at_every_cut() {
+        for polls in 0..4 {
+            assert!(
+                item_survives(polls, true),
+                "lost when cut after {polls} polls"
+            );
+        }
+    }
+    // ANCHOR_END: cut_by_polls
 }

@@ -75,11 +75,12 @@ async fn client(attempts: u32) -> turmoil::Result {
 // ANCHOR: main
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let seed: u64 = args
-        .iter()
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(1);
-    let attempts = if args.iter().any(|a| a == "--no-retry") { 1 } else { 8 };
+    let seed: u64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(1);
+    let attempts = if args.iter().any(|a| a == "--no-retry") {
+        1
+    } else {
+        8
+    };
     let hold = args.iter().any(|a| a == "--hold");
 
     let mut sim = turmoil::Builder::new()
@@ -108,15 +109,18 @@ fn main() {
             repaired = true;
         }
         match sim.step() {
-            Ok(true) => break Ok(()),  // every client finished
-            Ok(false) => continue,     // one more tick (1 ms of virtual time)
-            Err(e) => break Err(e),    // a host returned an error
+            Ok(true) => break Ok(()), // every client finished
+            Ok(false) => continue,    // one more tick (1 ms of virtual time)
+            Err(e) => break Err(e),   // a host returned an error
         }
     };
     match result {
         Ok(()) => println!("seed {seed}: done at {}ms", sim.elapsed().as_millis()),
         Err(e) => {
-            println!("seed {seed}: failed at {}ms: {e}", sim.elapsed().as_millis());
+            println!(
+                "seed {seed}: failed at {}ms: {e}",
+                sim.elapsed().as_millis()
+            );
             std::process::exit(1);
         }
     }

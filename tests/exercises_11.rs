@@ -25,7 +25,10 @@ fn run(name: &str) -> (String, Duration) {
 #[test]
 fn exercise12_solution_is_exact_and_instant() {
     let (out, real) = run("exercise12_solution");
-    assert_eq!(out, EXACT, "the solution must print the exact virtual times");
+    assert_eq!(
+        out, EXACT,
+        "the solution must print the exact virtual times"
+    );
     assert!(
         real < Duration::from_millis(500),
         "the solution took {real:?} of real time: the clock is not paused"
@@ -42,5 +45,8 @@ fn exercise12_starter_waits_and_drifts() {
         real >= Duration::from_millis(950),
         "the starter finished in {real:?}: it should wait the full 950 ms"
     );
-    assert_ne!(out, EXACT, "the starter printed the exact times on a real clock:\n{out}");
+    assert_ne!(
+        out, EXACT,
+        "the starter printed the exact times on a real clock:\n{out}"
+    );
 }

@@ -26,10 +26,17 @@ fn turmoil_client_gets_through_after_the_partition() {
     let lines: Vec<&str> = out.lines().collect();
     // Refused at once while partitioned, at the backoff times 0, 100, 300, 700, 1500 ms.
     for (i, at) in [0, 100, 300, 700, 1500].iter().enumerate() {
-        assert_eq!(lines[i], format!("attempt {} at {at}ms: connection refused", i + 1), "{out}");
+        assert_eq!(
+            lines[i],
+            format!("attempt {} at {at}ms: connection refused", i + 1),
+            "{out}"
+        );
     }
     assert_eq!(lines[5], "2000ms: link repaired", "{out}");
-    assert!(lines[6].starts_with("attempt 6 at 3100ms: got \"pong\""), "{out}");
+    assert!(
+        lines[6].starts_with("attempt 6 at 3100ms: got \"pong\""),
+        "{out}"
+    );
     assert!(lines[7].starts_with("seed 1: done at "), "{out}");
 }
 
@@ -40,14 +47,26 @@ fn turmoil_same_seed_same_run() {
     assert_eq!(a, b, "two runs with seed 7 differ");
     // Another seed draws other latencies: the reply arrives at another virtual time.
     let c = stdout_of(&run_example("turmoil_partition", &["2"]));
-    let reply = |s: &str| s.lines().find(|l| l.contains("got")).unwrap_or("").to_string();
-    assert_ne!(reply(&a), reply(&c), "seeds 7 and 2 gave the same latencies:\n{a}\n{c}");
+    let reply = |s: &str| {
+        s.lines()
+            .find(|l| l.contains("got"))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_ne!(
+        reply(&a),
+        reply(&c),
+        "seeds 7 and 2 gave the same latencies:\n{a}\n{c}"
+    );
 }
 
 #[test]
 fn turmoil_held_messages_time_out_instead() {
     let out = stdout_of(&run_example("turmoil_partition", &["1", "--hold"]));
-    assert!(out.starts_with("attempt 1 at 0ms: timed out\nattempt 2 at 400ms: timed out\n"), "{out}");
+    assert!(
+        out.starts_with("attempt 1 at 0ms: timed out\nattempt 2 at 400ms: timed out\n"),
+        "{out}"
+    );
     assert!(out.contains("2000ms: link released\n"), "{out}");
     assert!(out.contains("got \"pong\""), "{out}");
 }
@@ -68,9 +87,16 @@ fn turmoil_without_retries_the_simulation_fails() {
 fn loom_passes_the_release_acquire_slot() {
     let start = std::time::Instant::now();
     let out = stdout_of(&run_example("loom_slot", &["fixed"]));
-    assert!(out.starts_with("fixed: ") && out.contains("executions explored, every one passed"), "{out}");
+    assert!(
+        out.starts_with("fixed: ") && out.contains("executions explored, every one passed"),
+        "{out}"
+    );
     // A small model: it explores a handful of executions, in well under a second of debug build.
-    assert!(start.elapsed() < std::time::Duration::from_secs(5), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -84,5 +110,8 @@ fn loom_catches_the_relaxed_slot() {
         stderr.contains("Causality violation: Concurrent read and write accesses."),
         "{stderr}"
     );
-    assert!(stdout_of(&out).is_empty(), "the model never finished, so no summary line");
+    assert!(
+        stdout_of(&out).is_empty(),
+        "the model never finished, so no summary line"
+    );
 }
