@@ -584,6 +584,9 @@ fn search_finds_the_chapter_that_teaches_the_term() {
         "select!": ["part2/06c-running-many-tasks.html"],
         "spawn_blocking": ["part2/06b-understanding-await.html", "part2/06f-async-vs-threads-vs-processes.html"],
         "CancellationToken": ["part2/06c-running-many-tasks.html", "part2/06g-production-patterns.html"],
+        "LinesCodec": ["part3/10-async-io-and-protocols.html"],
+        "turmoil": ["part3/11-testing-async-code.html"],
+        "consume_budget": ["part3/12-inside-the-runtime.html", "part2/06d-common-bugs-and-debugging.html", "part1/05-the-event-loop.html"],
     });
     let seen = scenario("search", book_url(), &[("TERMS", terms.to_string())]);
     let mut problems = Vec::new();
