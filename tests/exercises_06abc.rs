@@ -6,31 +6,11 @@
 
 mod common;
 
-/// The stdout of a successful run of `examples/<name>.rs`.
-fn stdout_of(name: &str) -> String {
-    let output = common::run_example(name, &[]);
-    String::from_utf8(output.stdout).expect("the example prints UTF-8")
-}
-
-/// The number after `prefix` on the first line that starts with it (e.g. `speedup: 4.9x`).
-fn number_after(stdout: &str, prefix: &str) -> f64 {
-    let line = stdout
-        .lines()
-        .find(|l| l.starts_with(prefix))
-        .unwrap_or_else(|| panic!("no line starting with {prefix:?} in:\n{stdout}"));
-    let rest = line[prefix.len()..].trim_start();
-    let number: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .collect();
-    number
-        .parse()
-        .unwrap_or_else(|_| panic!("no number after {prefix:?} in line {line:?}"))
-}
+use common::{line_starting, number_after, run_example, stdout_of};
 
 #[test]
 fn exercise1_five_services_concurrently() {
-    let out = stdout_of("exercise1_solution");
+    let out = stdout_of(&run_example("exercise1_solution", &[]));
     // All five results, in the order of the list.
     let services: Vec<&str> = out
         .lines()
@@ -43,9 +23,9 @@ fn exercise1_five_services_concurrently() {
         "output:\n{out}"
     );
     // Five 200 ms waits: about 1,000 ms one by one, about 200 ms together.
-    let sequential = number_after(&out, "sequential:");
-    let concurrent = number_after(&out, "concurrent:");
-    let speedup = number_after(&out, "speedup:");
+    let sequential = number_after(line_starting(&out, "sequential:"), "sequential:");
+    let concurrent = number_after(line_starting(&out, "concurrent:"), "concurrent:");
+    let speedup = number_after(line_starting(&out, "speedup:"), "speedup:");
     assert!(sequential >= 1000.0, "sequential took {sequential} ms");
     assert!(concurrent < 600.0, "concurrent took {concurrent} ms");
     assert!(
@@ -56,7 +36,7 @@ fn exercise1_five_services_concurrently() {
 
 #[test]
 fn exercise2_every_future_awaited() {
-    let out = stdout_of("exercise2_solution");
+    let out = stdout_of(&run_example("exercise2_solution", &[]));
     assert!(
         out.contains("ledger: 3 of 3 entries"),
         "every sale recorded:\n{out}"
@@ -70,7 +50,7 @@ fn exercise2_every_future_awaited() {
 
 #[test]
 fn exercise3_results_in_completion_order() {
-    let out = stdout_of("exercise3_solution");
+    let out = stdout_of(&run_example("exercise3_solution", &[]));
     // Lines look like "done 81 ms: http://example.test/small -> 200 (latency 80 ms)".
     let mut times = Vec::new();
     let mut latencies = Vec::new();
@@ -101,6 +81,6 @@ fn exercise3_results_in_completion_order() {
         times[0]
     );
     // Concurrent: about the slowest fetch (320 ms), not the sum (1,020 ms).
-    let total = number_after(&out, "total:");
+    let total = number_after(line_starting(&out, "total:"), "total:");
     assert!(total < 700.0, "total {total} ms\n{out}");
 }

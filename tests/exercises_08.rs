@@ -10,26 +10,16 @@ mod common;
 /// The numbers of the summary line, in order: fetched, saved, failed, peak, milliseconds.
 #[derive(Debug)]
 struct Summary {
-    fetched: u32,
-    saved: u32,
-    failed: u32,
-    peak: u32,
-    ms: u32,
+    fetched: u64,
+    saved: u64,
+    failed: u64,
+    peak: u64,
+    ms: u64,
 }
 
 fn summary_of(name: &str) -> (Summary, String) {
-    let output = common::run_example(name, &[]);
-    let stdout = String::from_utf8(output.stdout).expect("the example prints UTF-8");
-    let line = stdout
-        .lines()
-        .find(|l| l.contains(" pages fetched, "))
-        .unwrap_or_else(|| panic!("examples/{name}.rs printed no summary line:\n{stdout}"));
-    let numbers: Vec<u32> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().unwrap())
-        .collect();
-    assert_eq!(numbers.len(), 5, "unexpected summary line {line:?}");
+    let stdout = common::stdout_of(&common::run_example(name, &[]));
+    let numbers = common::numbers_on_line(&stdout, " pages fetched, ", 5);
     let summary = Summary {
         fetched: numbers[0],
         saved: numbers[1],

@@ -8,8 +8,7 @@ mod common;
 const MESSAGES: [&str; 4] = ["hello", "partial frames", "are normal", "on a real network"];
 
 fn output_of(name: &str) -> String {
-    let output = common::run_example(name, &[]);
-    String::from_utf8(output.stdout).expect("the example prints UTF-8")
+    common::stdout_of(&common::run_example(name, &[]))
 }
 
 /// The messages printed as `frame N: "..."` lines, in order, and the last line.

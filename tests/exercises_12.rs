@@ -20,18 +20,8 @@ struct Report {
 const CHECKSUM: u64 = 19_999 * 20_000 / 2;
 
 fn report_of(name: &str) -> (Report, String) {
-    let output = common::run_example(name, &[]);
-    let stdout = String::from_utf8(output.stdout).expect("the example prints UTF-8");
-    let line = stdout
-        .lines()
-        .find(|l| l.contains(" records imported, "))
-        .unwrap_or_else(|| panic!("examples/{name}.rs printed no report line:\n{stdout}"));
-    let numbers: Vec<u64> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().unwrap())
-        .collect();
-    assert_eq!(numbers.len(), 4, "unexpected report line {line:?}");
+    let stdout = common::stdout_of(&common::run_example(name, &[]));
+    let numbers = common::numbers_on_line(&stdout, " records imported, ", 4);
     let report = Report {
         imported: numbers[0],
         checksum: numbers[1],

@@ -304,8 +304,7 @@ async fn at_the_deadline_lingering_connections_are_dropped() {
 
 #[test]
 fn the_example_runs_a_session() {
-    let output = common::run_example("kv_protocol", &[]);
-    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stdout = common::stdout_of(&common::run_example("kv_protocol", &[]));
     let expected = "\
 > SET city Lisbon  < OK
 > GET city         < VALUE Lisbon

@@ -3,37 +3,11 @@
 
 mod common;
 
-fn stdout_of(name: &str, args: &[&str]) -> String {
-    let output = common::run_example(name, args);
-    String::from_utf8(output.stdout).expect("utf-8 output")
-}
-
-/// The line that starts with `prefix`.
-fn line<'a>(out: &'a str, prefix: &str) -> &'a str {
-    out.lines()
-        .find(|l| l.starts_with(prefix))
-        .unwrap_or_else(|| panic!("no line starting with {prefix:?} in:\n{out}"))
-}
-
-/// The first number (digits and dots) after `marker` in `text`.
-fn number_after(text: &str, marker: &str) -> f64 {
-    let start = text
-        .find(marker)
-        .unwrap_or_else(|| panic!("{marker:?} not found in {text:?}"))
-        + marker.len();
-    let digits: String = text[start..]
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .collect();
-    digits
-        .parse()
-        .unwrap_or_else(|_| panic!("no number after {marker:?} in {text:?}"))
-}
+use common::{line_starting, number_after, run_example, stdout_of};
 
 #[test]
 fn project1_concurrent_calls_beat_sequential_ones() {
-    let out = stdout_of("project1_solution", &[]);
+    let out = stdout_of(&run_example("project1_solution", &[]));
     for name in ["weather", "news", "stocks", "sports", "traffic"] {
         assert!(
             out.contains(&format!("{name}: ok")),
@@ -50,8 +24,8 @@ fn project1_concurrent_calls_beat_sequential_ones() {
         order.windows(2).all(|w| w[0] < w[1]),
         "results out of order:\n{out}"
     );
-    let sequential = number_after(line(&out, "sequential:"), "sequential:");
-    let concurrent = number_after(line(&out, "concurrent:"), "concurrent:");
+    let sequential = number_after(line_starting(&out, "sequential:"), "sequential:");
+    let concurrent = number_after(line_starting(&out, "concurrent:"), "concurrent:");
     // Latencies sum to 510 ms; the slowest is 150 ms (a ratio of 0.29).
     assert!(
         sequential >= 500.0,
@@ -63,7 +37,7 @@ fn project1_concurrent_calls_beat_sequential_ones() {
     );
     // The error path: a service that is down makes the concurrent call fail at once (the first
     // error cancels the calls still in flight, the slowest of which takes 150 ms).
-    let down = line(&out, "one service down:");
+    let down = line_starting(&out, "one service down:");
     assert!(down.contains("error (ConnectionRefused)"), "{down}");
     assert!(
         number_after(down, "after") < 120.0,
@@ -73,7 +47,7 @@ fn project1_concurrent_calls_beat_sequential_ones() {
 
 #[test]
 fn project3_starter_shows_the_bugs_and_solution_fixes_them() {
-    let starter = stdout_of("project3_starter", &[]);
+    let starter = stdout_of(&run_example("project3_starter", &[]));
     let failures = starter.lines().filter(|l| l.contains(": FAIL")).count();
     assert_eq!(
         failures, 5,
@@ -81,9 +55,9 @@ fn project3_starter_shows_the_bugs_and_solution_fixes_them() {
     );
     assert!(starter.contains("0/5 checks passed"), "{starter}");
 
-    let solution = stdout_of("project3_solution", &[]);
+    let solution = stdout_of(&run_example("project3_solution", &[]));
     for n in 1..=5 {
-        let l = line(&solution, &format!("bug {n} "));
+        let l = line_starting(&solution, &format!("bug {n} "));
         assert!(l.contains(": ok"), "bug {n} not fixed: {l}");
     }
     assert!(solution.contains("5/5 checks passed"), "{solution}");
@@ -92,17 +66,17 @@ fn project3_starter_shows_the_bugs_and_solution_fixes_them() {
 
 #[test]
 fn project4_retry_concurrency_limit_and_cancellation_work() {
-    let out = stdout_of("project4_solution", &[]);
-    let retry = line(&out, "retry: quote");
+    let out = stdout_of(&run_example("project4_solution", &[]));
+    let retry = line_starting(&out, "retry: quote");
     assert!(retry.contains("on attempt 3"), "{retry}");
     assert_eq!(out.matches("timed out after 50ms").count(), 2, "{out}");
 
-    let rate = line(&out, "concurrency limit:");
+    let rate = line_starting(&out, "concurrency limit:");
     assert!(rate.contains("peak 3 in flight"), "{rate}");
     // 12 jobs of 30 ms, 3 at a time: at least 4 rounds.
     assert!(number_after(rate, "(limit 3),") >= 115.0, "{rate}");
 
-    let cancel = line(&out, "cancel: 3 workers");
+    let cancel = line_starting(&out, "cancel: 3 workers");
     assert_eq!(
         out.matches("flushed").count(),
         3,
@@ -119,7 +93,7 @@ fn project4_retry_concurrency_limit_and_cancellation_work() {
 
 #[test]
 fn project5_figures_are_present_and_sane() {
-    let out = stdout_of("project5_solution", &[]);
+    let out = stdout_of(&run_example("project5_solution", &[]));
     let time = |workload: &str, approach: &str| {
         let l = out
             .lines()
@@ -164,7 +138,7 @@ fn project5_figures_are_present_and_sane() {
         "cpu async {cpu_async} vs sync {cpu_sync}"
     );
 
-    let memory = line(&out, "memory");
+    let memory = line_starting(&out, "memory");
     let bytes = number_after(memory, "async future state");
     assert!(bytes > 0.0 && bytes < 4096.0, "{memory}");
     // The async variants ran on a single-threaded runtime, as the statement requires.
@@ -173,11 +147,11 @@ fn project5_figures_are_present_and_sane() {
 
 #[test]
 fn project7_server_meets_all_five_requirements() {
-    let out = stdout_of("project7_solution", &[]);
+    let out = stdout_of(&run_example("project7_solution", &[]));
     assert!(!out.contains("FAIL"), "{out}");
 
     // 1. Concurrent: a silent client does not hold up a second one.
-    let concurrency = line(&out, "concurrency:");
+    let concurrency = line_starting(&out, "concurrency:");
     assert!(
         concurrency.contains("got \"NIL\" while a silent client stayed connected: true"),
         "{concurrency}"
@@ -185,25 +159,25 @@ fn project7_server_meets_all_five_requirements() {
 
     // 2. Correct under load: no lost update, every client reads its own key back.
     assert!(
-        line(&out, "clients:").contains("hits = 200 "),
+        line_starting(&out, "clients:").contains("hits = 200 "),
         "lost updates:\n{out}"
     );
     assert!(out.contains("keys: 20 of 20"), "{out}");
 
     // 3. Bounded: with 64 connections open the 65th waits, and is served once one leaves.
-    let cap = line(&out, "cap:");
+    let cap = line_starting(&out, "cap:");
     assert!(
         cap.contains("65th client served while 64 were open: false; after one left: \"200\""),
         "{cap}"
     );
 
     // 4. Idle timeout (1 s in the demo).
-    let idle = line(&out, "idle:");
+    let idle = line_starting(&out, "idle:");
     assert!(idle.contains("ERR idle timeout"), "{idle}");
     assert!(number_after(idle, "after") >= 990.0, "{idle}");
 
     // INCR past i64::MAX answers an error and does not poison the store.
-    let overflow = line(&out, "overflow:");
+    let overflow = line_starting(&out, "overflow:");
     assert!(
         overflow.contains("\"ERR overflow\"; then GET big -> \"9223372036854775807\""),
         "{overflow}"
@@ -211,7 +185,7 @@ fn project7_server_meets_all_five_requirements() {
 
     // 5. Graceful shutdown: every open connection says goodbye, and `serve` returns only after
     //    the lingering connection task (it waits up to 100 ms for its client to hang up) is done.
-    let shutdown = line(&out, "shutdown: open client");
+    let shutdown = line_starting(&out, "shutdown: open client");
     assert!(shutdown.contains("BYE shutting down"), "{out}");
     assert!(
         number_after(shutdown, "server stopped in") >= 90.0,
@@ -226,7 +200,7 @@ fn project7_server_meets_all_five_requirements() {
 
 #[test]
 fn project7_starter_fails_the_steps_it_does_not_implement() {
-    let out = stdout_of("project7_starter", &[]);
+    let out = stdout_of(&run_example("project7_starter", &[]));
     for step in ["concurrency", "cap", "idle", "shutdown"] {
         assert!(
             out.contains(&format!("{step}: FAIL")),
@@ -234,9 +208,12 @@ fn project7_starter_fails_the_steps_it_does_not_implement() {
         );
     }
     // What the starter already gets right (execute, one client at a time) still works.
-    assert!(line(&out, "clients:").contains("hits = 200 "), "{out}");
     assert!(
-        line(&out, "overflow:").contains("\"ERR overflow\""),
+        line_starting(&out, "clients:").contains("hits = 200 "),
+        "{out}"
+    );
+    assert!(
+        line_starting(&out, "overflow:").contains("\"ERR overflow\""),
         "{out}"
     );
 }

@@ -40,7 +40,10 @@ pub fn example_bin(name: &str) -> PathBuf {
         panic!(
             "{} changed {age:.0?} after its binary was built: run `cargo build --examples` first \
              (a plain `cargo test` builds every example)",
-            source.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(&source).display()
+            source
+                .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+                .unwrap_or(&source)
+                .display()
         );
     }
     bin
@@ -128,18 +131,55 @@ pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> Result<Output, Str
     })
 }
 
-/// Standard output of a finished program as text.
+/// Standard output of a finished program as text (the programs print UTF-8: anything else fails).
 pub fn stdout_of(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    String::from_utf8(output.stdout.clone()).expect("the program's stdout is UTF-8")
+}
+
+/// The first line of `stdout` that starts with `prefix`.
+pub fn line_starting<'a>(stdout: &'a str, prefix: &str) -> &'a str {
+    stdout
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting with {prefix:?} in:\n{stdout}"))
+}
+
+/// The first number (digits and dots) after `marker` in `text`, e.g. 4.9 in `speedup: 4.9x`.
+pub fn number_after(text: &str, marker: &str) -> f64 {
+    let start = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker:?} not found in {text:?}"))
+        + marker.len();
+    let digits: String = text[start..]
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after {marker:?} in {text:?}"))
+}
+
+/// The whole numbers, in order, of the first line of `stdout` that contains `marker`; the line
+/// must hold exactly `count` of them.
+pub fn numbers_on_line(stdout: &str, marker: &str, count: usize) -> Vec<u64> {
+    let line = stdout
+        .lines()
+        .find(|l| l.contains(marker))
+        .unwrap_or_else(|| panic!("no line containing {marker:?} in:\n{stdout}"));
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert_eq!(numbers.len(), count, "unexpected line {line:?}");
+    numbers
 }
 
 /// The `key=value` fields of the output line that starts with `prefix:`, e.g.
 /// `race: expected=400 got=400` gives {"expected": "400", "got": "400"}.
 pub fn fields(stdout: &str, prefix: &str) -> std::collections::HashMap<String, String> {
-    let line = stdout
-        .lines()
-        .find(|l| l.starts_with(&format!("{prefix}:")))
-        .unwrap_or_else(|| panic!("no `{prefix}:` line in the output:\n{stdout}"));
+    let line = line_starting(stdout, &format!("{prefix}:"));
     line.split_whitespace()
         .skip(1)
         .map(|kv| {
