@@ -760,46 +760,49 @@ fn load_generator_reports_rates_and_percentiles() {
     }
 }
 
+/// The load generator's arguments for a small run: 20 users send 100 requests of 20 ms to the
+/// awaiting handler and to the blocking one.
+const SMALL_LOAD: [&str; 12] = [
+    "--warmup",
+    "20",
+    "--users",
+    "20",
+    "--requests",
+    "100",
+    "--max-secs",
+    "10",
+    "--ms",
+    "20",
+    "--endpoints",
+    "slow,slow-blocking",
+];
+
+/// The numbers of the load generator's row for `endpoint` (the row whose first column starts
+/// with it), after that column: requests, errors, secs, req/s, p50 ms, p90 ms, p99 ms.
+fn load_row(stdout: &str, endpoint: &str) -> Vec<f64> {
+    let line = stdout
+        .lines()
+        .find(|l| {
+            l.split_whitespace()
+                .next()
+                .is_some_and(|e| e.starts_with(endpoint))
+        })
+        .unwrap_or_else(|| panic!("no row for {endpoint} in:\n{stdout}"));
+    line.split_whitespace()
+        .skip(1)
+        .map(|n| n.parse().unwrap_or(f64::NAN))
+        .collect()
+}
+
 /// The load generator (examples/load_generator.rs), at a small size: it starts its own bookshelf,
 /// answers every request, and shows the lesson of the chapter's table: a handler that blocks the
 /// executor is many times slower under concurrent load than one that awaits.
 #[test]
 fn load_generator_measures_async_against_blocking_handlers() {
-    let output = common::run_example(
-        "load_generator",
-        &[
-            "--warmup",
-            "20",
-            "--users",
-            "20",
-            "--requests",
-            "100",
-            "--max-secs",
-            "10",
-            "--ms",
-            "20",
-            "--endpoints",
-            "slow,slow-blocking",
-        ],
-    );
+    let output = common::run_example("load_generator", &SMALL_LOAD);
     let stdout = common::stdout_of(&output);
-    // Columns: endpoint, requests, errors, secs, req/s, p50 ms, p90 ms, p99 ms.
-    let row = |endpoint: &str| -> Vec<f64> {
-        let line = stdout
-            .lines()
-            .find(|l| {
-                l.split_whitespace()
-                    .next()
-                    .is_some_and(|e| e.starts_with(endpoint))
-            })
-            .unwrap_or_else(|| panic!("no row for {endpoint} in:\n{stdout}"));
-        line.split_whitespace()
-            .skip(1)
-            .map(|n| n.parse().unwrap_or(f64::NAN))
-            .collect()
-    };
-    let awaiting = row("/slow?");
-    let blocking = row("/slow-blocking?");
+    let awaiting = load_row(&stdout, "/slow?");
+    let blocking = load_row(&stdout, "/slow-blocking?");
     for (name, r) in [("/slow", &awaiting), ("/slow-blocking", &blocking)] {
         assert_eq!(r[0], 100.0, "{name}: every request answered:\n{stdout}");
         assert_eq!(r[1], 0.0, "{name}: no errors:\n{stdout}");
@@ -1212,31 +1215,15 @@ async fn upstream_failures_hide_internals_and_bodies_are_capped() {
 #[test]
 fn load_test_shape_holds_with_many_cores() {
     let mut cmd = common::example_command("load_generator");
-    cmd.env("TOKIO_WORKER_THREADS", "16").args([
-        "--warmup",
-        "20",
-        "--users",
-        "20",
-        "--requests",
-        "100",
-        "--max-secs",
-        "10",
-        "--ms",
-        "20",
-        "--endpoints",
-        "slow,slow-blocking",
-    ]);
+    cmd.env("TOKIO_WORKER_THREADS", "16").args(SMALL_LOAD);
     let output = common::run_with_timeout(cmd, common::EXAMPLE_TIMEOUT).expect("load generator");
     assert!(output.status.success(), "{output:?}");
     let stdout = common::stdout_of(&output);
-    let p50 = |endpoint: &str| -> f64 {
-        let line = stdout
-            .lines()
-            .find(|l| l.starts_with(endpoint))
-            .unwrap_or_else(|| panic!("no row for {endpoint} in:\n{stdout}"));
-        line.split_whitespace().nth(5).unwrap().parse().unwrap()
-    };
-    let (awaiting, blocking) = (p50("/slow?"), p50("/slow-blocking?"));
+    // p50 ms, the fifth number of each row.
+    let (awaiting, blocking) = (
+        load_row(&stdout, "/slow?")[4],
+        load_row(&stdout, "/slow-blocking?")[4],
+    );
     assert!(
         blocking > 2.0 * awaiting,
         "blocking p50 {blocking} ms vs awaiting {awaiting} ms:\n{stdout}"
