@@ -758,15 +758,10 @@ fn navigation_edit_links_accessible_names_and_readable_callouts() {
     report("navigation and accessibility", problems);
 }
 
-/// scripts/package-offline.sh zips the book; unpacked and opened from disk (file://), pages,
-/// diagrams, fonts and search work.
-#[test]
-fn offline_copy_works_from_disk() {
-    if driver().is_none() {
-        return;
-    }
-    let work = tempfile::tempdir().unwrap();
-    let zip = work.path().join("book.zip");
+/// Packs the built book with scripts/package-offline.sh into `work`, as a reader would, and
+/// unpacks the archive there; returns the folder it was unpacked into.
+fn unpacked_offline_copy(work: &Path) -> PathBuf {
+    let zip = work.join("book.zip");
     let mut cmd = Command::new("bash");
     cmd.arg(support::root().join("scripts/package-offline.sh"))
         .args(["--site".as_ref(), support::built_book().as_os_str()])
@@ -778,11 +773,23 @@ fn offline_copy_works_from_disk() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let unpacked = work.path().join("unpacked");
+    let unpacked = work.join("unpacked");
     let mut unzip = Command::new("python3");
     unzip.args(["-m", "zipfile", "-e"]).arg(&zip).arg(&unpacked);
     let out = support::run_with_timeout(unzip, Duration::from_secs(120)).expect("unzip");
     assert!(out.status.success(), "unzip: {}", String::from_utf8_lossy(&out.stderr));
+    unpacked
+}
+
+/// scripts/package-offline.sh zips the book; unpacked and opened from disk (file://), pages,
+/// diagrams, fonts and search work.
+#[test]
+fn offline_copy_works_from_disk() {
+    if driver().is_none() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let unpacked = unpacked_offline_copy(work.path());
     // The archive holds one folder, named after the book.
     let roots: Vec<PathBuf> = std::fs::read_dir(&unpacked).unwrap().flatten().map(|e| e.path()).collect();
     assert_eq!(roots.len(), 1, "the archive should hold one folder, not {roots:?}");
@@ -956,18 +963,7 @@ fn paired_programs_are_tabs_that_remember_the_choice() {
 
     // The offline copy, from disk.
     let work = tempfile::tempdir().unwrap();
-    let zip = work.path().join("book.zip");
-    let mut cmd = Command::new("bash");
-    cmd.arg(support::root().join("scripts/package-offline.sh"))
-        .args(["--site".as_ref(), support::built_book().as_os_str()])
-        .arg(&zip);
-    let out = support::run_with_timeout(cmd, Duration::from_secs(300)).expect("scripts/package-offline.sh");
-    assert!(out.status.success(), "scripts/package-offline.sh failed: {}", String::from_utf8_lossy(&out.stderr));
-    let unpacked = work.path().join("unpacked");
-    let mut unzip = Command::new("python3");
-    unzip.args(["-m", "zipfile", "-e"]).arg(&zip).arg(&unpacked);
-    let out = support::run_with_timeout(unzip, Duration::from_secs(120)).expect("unzip");
-    assert!(out.status.success(), "unzip: {}", String::from_utf8_lossy(&out.stderr));
+    let unpacked = unpacked_offline_copy(work.path());
     let root = std::fs::read_dir(&unpacked).unwrap().flatten().map(|e| e.path()).next().expect("one folder");
     let base = format!("file://{}/", root.display());
     problems.extend(pair_problems(&scenario("pairs", &base, &env), &pages, "offline"));
